@@ -1,0 +1,59 @@
+/**
+ * The small crypto-provider interface that HPKE (RFC 9180) and the Noise
+ * state machine are written against. Two backends implement it:
+ * `node:crypto` (synchronous, native, the fast path on Node) and
+ * `@noble/*` (portable, pure JS).
+ *
+ * Key import dominates X25519 cost with `node:crypto` (~480 us to re-import a
+ * private key from DER against ~35 us for a DH with a ready `KeyObject`), so
+ * private keys are held as opaque, already-imported handles (`DhPrivateKey`)
+ * and public keys may be imported once (`importPublicKey`) and reused.
+ */
+
+/** An imported X25519 private key. Opaque: a `KeyObject` or raw bytes by backend. */
+export interface DhPrivateKey {
+  readonly kind: 'x25519-private'
+  /** Raw 32-byte public key */
+  readonly publicKey: Uint8Array
+  /** Export the raw 32-byte secret (a copy the caller must wipe) */
+  exportSecret(): Uint8Array
+  /** Drop/zero the secret held by this handle; later use throws */
+  destroy(): void
+}
+
+/** An imported X25519 public key, reusable across many DH operations */
+export interface DhPublicKey {
+  readonly kind: 'x25519-public'
+  readonly bytes: Uint8Array
+}
+
+export type AeadId = 'chacha20-poly1305' | 'aes-128-gcm'
+
+export interface Aead {
+  readonly keyLength: number
+  readonly nonceLength: number
+  readonly tagLength: number
+  /** Returns ciphertext || tag */
+  seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /** Returns the plaintext, or throws on authentication failure */
+  open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array
+}
+
+export interface CryptoProvider {
+  readonly name: 'node' | 'noble'
+  randomBytes(length: number): Uint8Array
+  /** SHA-256 over the concatenation of the parts */
+  sha256(...parts: Uint8Array[]): Uint8Array
+  /** HMAC-SHA-256 over the concatenation of the parts */
+  hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array
+  x25519Generate(): DhPrivateKey
+  /** Import a raw 32-byte secret (the input is not retained) */
+  x25519FromSecret(secret: Uint8Array): DhPrivateKey
+  x25519ImportPublic(publicKey: Uint8Array): DhPublicKey
+  /**
+   * X25519(sk, pk). Throws when the result is all zeros (a small-order public
+   * key), as RFC 7748 §6.1 allows and RFC 9180 §7.1.4 requires.
+   */
+  x25519(privateKey: DhPrivateKey, publicKey: DhPublicKey | Uint8Array): Uint8Array
+  aead(id: AeadId): Aead
+}

@@ -1,0 +1,48 @@
+/**
+ * Which HPKE algorithms this package implements. ECHConfig validation
+ * (RFC 9849 §4: skip configs with an unsupported KEM or no usable suite) and
+ * the handshake both ask here, so a new KEM is one `registerKem` away.
+ */
+import { AEAD_ID, KDF_ID } from './kem.js'
+import type { Kem } from './kem.js'
+import type { AeadId } from './provider.js'
+
+const kems = new Map<number, Kem>()
+
+export function registerKem (kem: Kem): void {
+  kems.set(kem.id, kem)
+}
+
+/** The KEM with this id, or undefined when it is not implemented */
+export function getKem (id: number): Kem | undefined {
+  return kems.get(id)
+}
+
+/** The KEM with this short name (`x25519`, `x-wing`, ...) */
+export function getKemByName (name: string): Kem | undefined {
+  for (const kem of kems.values()) {
+    if (kem.name === name) return kem
+  }
+  return undefined
+}
+
+export function supportedKems (): Kem[] {
+  return [...kems.values()]
+}
+
+export function isSupportedKdf (kdfId: number): boolean {
+  return kdfId === KDF_ID.HKDF_SHA256
+}
+
+/** The provider AEAD for an HPKE AEAD id; undefined for unknown and export-only (0xffff) */
+export function aeadName (aeadId: number): AeadId | undefined {
+  switch (aeadId) {
+    case AEAD_ID.AES_128_GCM: return 'aes-128-gcm'
+    case AEAD_ID.CHACHA20_POLY1305: return 'chacha20-poly1305'
+    default: return undefined
+  }
+}
+
+export function isSupportedCipherSuite (suite: { kdfId: number, aeadId: number }): boolean {
+  return isSupportedKdf(suite.kdfId) && aeadName(suite.aeadId) != null
+}
