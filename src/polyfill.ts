@@ -20,7 +20,7 @@ if (typeof P.withResolvers !== 'function') {
     value: function withResolvers<T> (this: PromiseConstructor): Resolvers<T> {
       let resolve!: (value: T | PromiseLike<T>) => void
       let reject!: (reason?: unknown) => void
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
+
       const Ctor = this ?? Promise
       const promise = new Ctor<T>((res, rej) => {
         resolve = res

@@ -3,8 +3,8 @@
  * `@noble/ciphers` (audited, pure JS). Slower than `node:crypto` (an X25519
  * DH is ~1 ms here) but runs anywhere.
  */
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { gcm } from '@noble/ciphers/aes.js'
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { randomBytes } from '@noble/ciphers/utils.js'
 import { x25519 } from '@noble/curves/ed25519.js'
 import { hmac } from '@noble/hashes/hmac.js'
@@ -61,9 +61,9 @@ const aeads: Record<AeadId, Aead> = {
 }
 
 function concat (parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]
+  if (parts.length === 1) { return parts[0] }
   let len = 0
-  for (const p of parts) len += p.byteLength
+  for (const p of parts) { len += p.byteLength }
   const out = new Uint8Array(len)
   let off = 0
   for (const p of parts) {
@@ -82,13 +82,13 @@ export const nobleProvider: CryptoProvider = {
 
   sha256 (...parts) {
     const h = sha256.create()
-    for (const p of parts) h.update(p)
+    for (const p of parts) { h.update(p) }
     return h.digest()
   },
 
   hmacSha256 (key, ...parts) {
     const h = hmac.create(sha256, key)
-    for (const p of parts) h.update(p)
+    for (const p of parts) { h.update(p) }
     return h.digest()
   },
 

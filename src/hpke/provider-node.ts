@@ -110,13 +110,13 @@ export const nodeProvider: CryptoProvider = {
 
   sha256 (...parts) {
     const h = crypto.createHash('sha256')
-    for (const p of parts) h.update(p)
+    for (const p of parts) { h.update(p) }
     return new Uint8Array(h.digest())
   },
 
   hmacSha256 (key, ...parts) {
     const h = crypto.createHmac('sha256', key)
-    for (const p of parts) h.update(p)
+    for (const p of parts) { h.update(p) }
     return new Uint8Array(h.digest())
   },
 
@@ -127,7 +127,8 @@ export const nodeProvider: CryptoProvider = {
 
   x25519FromSecret (secret) {
     checkLength(secret, 32, 'X25519 private key')
-    // The JWK route needs the public key too; noble derives it without DER.
+    // node requires `x` to be a string but derives the public key from `d`;
+    // it is read back from the key rather than trusted.
     const d = Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength).toString('base64url')
     const key = crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: '' }, format: 'jwk' })
     return new NodeDhPrivateKey(key, rawPublicKey(key))

@@ -21,7 +21,7 @@ export function getKem (id: number): Kem | undefined {
 /** The KEM with this short name (`x25519`, `x-wing`, ...) */
 export function getKemByName (name: string): Kem | undefined {
   for (const kem of kems.values()) {
-    if (kem.name === name) return kem
+    if (kem.name === name) { return kem }
   }
   return undefined
 }
