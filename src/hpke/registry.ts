@@ -3,6 +3,7 @@
  * (RFC 9849 §4: skip configs with an unsupported KEM or no usable suite) and
  * the handshake both ask here, so a new KEM is one `registerKem` away.
  */
+import { dhkemX25519 } from './dhkem-x25519.js'
 import { AEAD_ID, KDF_ID } from './kem.js'
 import type { Kem } from './kem.js'
 import type { AeadId } from './provider.js'
@@ -12,6 +13,8 @@ const kems = new Map<number, Kem>()
 export function registerKem (kem: Kem): void {
   kems.set(kem.id, kem)
 }
+
+registerKem(dhkemX25519)
 
 /** The KEM with this id, or undefined when it is not implemented */
 export function getKem (id: number): Kem | undefined {
