@@ -60,19 +60,6 @@ const aeads: Record<AeadId, Aead> = {
   'aes-128-gcm': makeAead('aes-128-gcm')
 }
 
-function concat (parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) { return parts[0] }
-  let len = 0
-  for (const p of parts) { len += p.byteLength }
-  const out = new Uint8Array(len)
-  let off = 0
-  for (const p of parts) {
-    out.set(p, off)
-    off += p.byteLength
-  }
-  return out
-}
-
 export const nobleProvider: CryptoProvider = {
   name: 'noble',
 
@@ -126,5 +113,3 @@ export const nobleProvider: CryptoProvider = {
     return aeads[id]
   }
 }
-
-export { concat as concatBytes }

@@ -3,54 +3,24 @@
  * seals and ours opens, and both export the same secret, for every suite we
  * implement and both providers.
  *
- * `@hpke/core` ships no ChaCha20-Poly1305 (that is `@hpke/chacha20poly1305`,
- * not a dependency yet), so for suite 0x0003 their HPKE runs over a minimal
- * `node:crypto` AEAD adapter: their key schedule, nonce and sequence logic
- * are still exercised against ours.
+ * `@hpke/core` ships no ChaCha20-Poly1305, so suite 0x0003 uses the
+ * `Chacha20Poly1305` from `@hpke/chacha20poly1305`: their AEAD, not ours.
  */
 import crypto from 'node:crypto'
-import { Aes128Gcm, AeadId, CipherSuite, DhkemX25519HkdfSha256, ExportOnly, HkdfSha256 } from '@hpke/core'
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305'
+import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, ExportOnly, HkdfSha256 } from '@hpke/core'
 import { expect } from 'aegir/chai'
 import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
 import { nobleProvider } from '../../src/hpke/provider-noble.js'
 import { nodeProvider } from '../../src/hpke/provider-node.js'
 import { getKem } from '../../src/hpke/registry.js'
-import type { AeadEncryptionContext, AeadInterface } from '@hpke/core'
+import type { AeadInterface } from '@hpke/core'
 
 const toHex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex')
-const bytes = (b: ArrayBufferLike | ArrayBufferView): Buffer => ArrayBuffer.isView(b) ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.from(b)
-
-/** A ChaCha20-Poly1305 `AeadInterface` for `@hpke/core` over node:crypto (RFC 8439) */
-class NodeChaCha20Poly1305 implements AeadInterface {
-  readonly id = AeadId.Chacha20Poly1305
-  readonly keySize = 32
-  readonly nonceSize = 12
-  readonly tagSize = 16
-
-  createEncryptionContext (key: ArrayBufferLike | ArrayBufferView): AeadEncryptionContext {
-    const k = Buffer.from(bytes(key))
-    return {
-      async seal (iv, data, aad) {
-        const c = crypto.createCipheriv('chacha20-poly1305', k, bytes(iv), { authTagLength: 16 })
-        c.setAAD(bytes(aad), { plaintextLength: bytes(data).byteLength })
-        const out = Buffer.concat([c.update(bytes(data)), c.final(), c.getAuthTag()])
-        return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength)
-      },
-      async open (iv, data, aad) {
-        const ct = bytes(data)
-        const d = crypto.createDecipheriv('chacha20-poly1305', k, bytes(iv), { authTagLength: 16 })
-        d.setAAD(bytes(aad), { plaintextLength: ct.byteLength - 16 })
-        d.setAuthTag(ct.subarray(ct.byteLength - 16))
-        const out = Buffer.concat([d.update(ct.subarray(0, ct.byteLength - 16)), d.final()])
-        return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength)
-      }
-    }
-  }
-}
 
 const suites = [
   { name: 'AES-128-GCM', aeadId: 0x0001, aead: (): AeadInterface => new Aes128Gcm() },
-  { name: 'ChaCha20-Poly1305 (node:crypto adapter)', aeadId: 0x0003, aead: (): AeadInterface => new NodeChaCha20Poly1305() },
+  { name: 'ChaCha20-Poly1305', aeadId: 0x0003, aead: (): AeadInterface => new Chacha20Poly1305() },
   { name: 'export-only', aeadId: 0xffff, aead: (): AeadInterface => new ExportOnly() }
 ]
 

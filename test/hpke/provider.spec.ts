@@ -4,7 +4,7 @@
  * public keys (RFC 7748 §6.1) and wrong-length inputs.
  */
 import { expect } from 'aegir/chai'
-import { concatBytes, nobleProvider } from '../../src/hpke/provider-noble.js'
+import { nobleProvider } from '../../src/hpke/provider-noble.js'
 import { nodeProvider } from '../../src/hpke/provider-node.js'
 import { assertNonZeroSharedSecret, constantTimeEqual } from '../../src/hpke/provider-utils.js'
 import type { AeadId } from '../../src/hpke/provider.js'
@@ -129,11 +129,6 @@ describe('hpke crypto providers', () => {
   it('assertNonZeroSharedSecret refuses only the all-zero output', () => {
     expect(() => { assertNonZeroSharedSecret(new Uint8Array(32)) }).to.throw()
     expect(() => { assertNonZeroSharedSecret(Uint8Array.of(...new Uint8Array(31), 1)) }).to.not.throw()
-  })
-
-  it('concatBytes joins parts', () => {
-    expect(concatBytes([Uint8Array.of(1)])).to.deep.equal(Uint8Array.of(1))
-    expect(concatBytes([Uint8Array.of(1), new Uint8Array(0), Uint8Array.of(2, 3)])).to.deep.equal(Uint8Array.of(1, 2, 3))
   })
 
   it('constantTimeEqual compares contents and lengths', () => {
