@@ -1,0 +1,70 @@
+/**
+ * A bounds-checked big-endian reader for TLS presentation-language structures
+ * (RFC 8446 §3). Every read names the field it is reading, so the first
+ * short or overlong field is the one the error reports. Byte reads return
+ * copies: nothing parsed from the input ever aliases it.
+ */
+import { EchConfigError } from './errors.js'
+
+export class Reader {
+  private readonly bytes: Uint8Array
+  private offset = 0
+
+  constructor (bytes: Uint8Array) {
+    this.bytes = bytes
+  }
+
+  get position (): number {
+    return this.offset
+  }
+
+  get remaining (): number {
+    return this.bytes.length - this.offset
+  }
+
+  u8 (field: string): number {
+    this.need(1, field)
+    return this.bytes[this.offset++]
+  }
+
+  u16 (field: string): number {
+    this.need(2, field)
+    const value = (this.bytes[this.offset] << 8) | this.bytes[this.offset + 1]
+    this.offset += 2
+    return value
+  }
+
+  /** A copy of the next `length` bytes */
+  bytesCopy (length: number, field: string): Uint8Array {
+    this.need(length, field)
+    const out = this.bytes.slice(this.offset, this.offset + length)
+    this.offset += length
+    return out
+  }
+
+  /** A reader over the next `length` bytes (a view, for parsing only) */
+  sub (length: number, field: string): Reader {
+    this.need(length, field)
+    const sub = new Reader(this.bytes.subarray(this.offset, this.offset + length))
+    this.offset += length
+    return sub
+  }
+
+  /** A copy of the bytes between `start` and the current position */
+  copyFrom (start: number): Uint8Array {
+    return this.bytes.slice(start, this.offset)
+  }
+
+  /** Throws unless every byte has been consumed */
+  end (field: string): void {
+    if (this.remaining !== 0) {
+      throw new EchConfigError(field, `${this.remaining} trailing byte(s) not covered by the structure (${field})`)
+    }
+  }
+
+  private need (length: number, field: string): void {
+    if (length > this.remaining) {
+      throw new EchConfigError(field, `truncated ${field}: need ${length} byte(s), have ${this.remaining}`)
+    }
+  }
+}
