@@ -1,0 +1,15 @@
+/**
+ * ECH keys: generation, PEM files, rotation and persistence.
+ */
+export { generateEchKey, randomConfigId, DEFAULT_PUBLIC_NAME, DEFAULT_KEM, DEFAULT_CIPHER_SUITES } from './generate.js'
+export type { EchKey, GenerateEchKeyOptions } from './generate.js'
+export { echKeyFromPem, echKeyToPem } from './pem.js'
+export type { EchKeyFromPemOptions } from './pem.js'
+export { encodeStoredEchKey, decodeStoredEchKey } from './stored-key.js'
+export { EchKeyManager, DEFAULT_ROTATION_INTERVAL, DEFAULT_GRACE_PERIOD, DEFAULT_KEY_NAMESPACE } from './manager.js'
+export type {
+  EchKeyManagerComponents, EchKeyManagerInit, EchKeyManagerEvents, EchKeyRotatedDetail, EchKeyExpiredDetail
+} from './manager.js'
+export * from './errors.js'
+export { EchKeyStore } from './key-store.js'
+export type { StoredKey } from './key-store.js'
