@@ -1,0 +1,171 @@
+/**
+ * Peer-store access for remote ECH configs. Every source of configs
+ * (application, retry configs, config exchange, HTTP) ends here, under one
+ * metadata key, written with `merge` (never `patch`, which replaces all of a
+ * peer's metadata).
+ *
+ * The stored value is either an ECHConfigList in wire form (RFC 9849 §4, u16
+ * length prefix, as in a DNS `ech=` value) or a signed config record. They are
+ * told apart by the list's own framing: a wire-form list is exactly its u16
+ * length plus two bytes long; anything else is treated as a record.
+ */
+import { getKem, isSupportedCipherSuite } from '../hpke/registry.js'
+import { parseEchConfigList } from './codec.js'
+import { openSignedConfigRecord } from './record.js'
+import type { EchConfig, HpkeSymmetricCipherSuite } from './types.js'
+import type { KemPublicKey } from '../hpke/kem.js'
+import type { CryptoProvider } from '../hpke/provider.js'
+import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
+
+/** The peer-store metadata key under which a peer's ECH configs are kept */
+export const ECH_PEER_STORE_KEY = 'libp2p-noise-ech'
+
+/** What the initiator needs to offer ECH to one peer: a usable config, imported once */
+export interface EchOffer {
+  readonly config: EchConfig
+  readonly suite: HpkeSymmetricCipherSuite
+  readonly publicKey: KemPublicKey
+  /** When the source stops vouching for the config (signed records), ms since epoch */
+  readonly expiresAt?: number
+}
+
+export function isWireConfigList (bytes: Uint8Array): boolean {
+  return bytes.byteLength >= 2 && ((bytes[0] << 8) | bytes[1]) === bytes.byteLength - 2
+}
+
+/**
+ * Pick the first usable config in list order (the server's preference) and
+ * its first supported suite, and import its public key. `usable` already
+ * means a KEM and a suite this package implements (RFC 9849 §4).
+ */
+export function selectOffer (provider: CryptoProvider, configList: Uint8Array, expiresAt?: number): EchOffer | undefined {
+  const config = parseEchConfigList(configList).usable[0]
+  const kem = config == null ? undefined : getKem(config.kemId)
+  const suite = config?.cipherSuites.find(s => isSupportedCipherSuite(s))
+  if (config == null || kem == null || suite == null) {
+    return undefined
+  }
+  return Object.freeze({ config, suite, publicKey: kem.importPublicKey(provider, config.publicKey), expiresAt })
+}
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) { return false }
+  for (let i = 0; i < a.byteLength; i++) {
+    if (a[i] !== b[i]) { return false }
+  }
+  return true
+}
+
+interface CacheEntry {
+  stored: Uint8Array
+  offer: EchOffer | undefined
+}
+
+export interface PeerConfigStoreInit {
+  peerStore: PeerStore
+  provider: CryptoProvider
+  log: Logger
+  /** Most peers whose parsed configs are kept in memory */
+  cacheSize?: number
+  now?(): number
+}
+
+/**
+ * Reads, verifies and caches remote configs. Parsing, signature checks and
+ * key import happen once per stored value, not once per dial.
+ */
+export class PeerConfigStore {
+  private readonly peerStore: PeerStore
+  private readonly provider: CryptoProvider
+  private readonly log: Logger
+  private readonly cacheSize: number
+  private readonly now: () => number
+  private readonly cache = new Map<string, CacheEntry>()
+
+  constructor (init: PeerConfigStoreInit) {
+    this.peerStore = init.peerStore
+    this.provider = init.provider
+    this.log = init.log
+    this.cacheSize = init.cacheSize ?? 1024
+    this.now = init.now ?? Date.now
+  }
+
+  /** The offer for this peer, or undefined when it has no usable, unexpired config */
+  async getOffer (peer: PeerId): Promise<EchOffer | undefined> {
+    let stored: Uint8Array | undefined
+    try {
+      stored = (await this.peerStore.get(peer)).metadata.get(ECH_PEER_STORE_KEY)
+    } catch (err: any) {
+      if (err?.name !== 'NotFoundError') {
+        this.log.error('could not read ECH config of %p - %e', peer, err)
+      }
+      return undefined
+    }
+    if (stored == null) {
+      return undefined
+    }
+
+    const key = peer.toString()
+    const cached = this.cache.get(key)
+    let offer: EchOffer | undefined
+    if (cached != null && sameBytes(cached.stored, stored)) {
+      offer = cached.offer
+      // refresh LRU position
+      this.cache.delete(key)
+      this.cache.set(key, cached)
+    } else {
+      offer = await this.decode(peer, stored)
+      this.remember(key, { stored, offer })
+    }
+
+    if (offer?.expiresAt != null && offer.expiresAt <= this.now()) {
+      this.log('ECH config of %p expired', peer)
+      return undefined
+    }
+    return offer
+  }
+
+  /**
+   * Verify a signed config record (retry configs, config exchange, HTTP)
+   * against the peer it claims to come from, then store it with `merge`.
+   * Throws the record's typed error when verification fails.
+   */
+  async storeSignedRecord (peer: PeerId, record: Uint8Array): Promise<EchOffer | undefined> {
+    const opened = await openSignedConfigRecord(record, peer, { now: this.now() })
+    const offer = selectOffer(this.provider, opened.configList, opened.expiresAt * 1000)
+    await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: record } })
+    this.remember(peer.toString(), { stored: record, offer })
+    return offer
+  }
+
+  /** Store an application-supplied ECHConfigList (wire form) for a peer */
+  async storeConfigList (peer: PeerId, configList: Uint8Array): Promise<EchOffer | undefined> {
+    const offer = selectOffer(this.provider, configList)
+    await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: configList } })
+    this.remember(peer.toString(), { stored: configList, offer })
+    return offer
+  }
+
+  private async decode (peer: PeerId, stored: Uint8Array): Promise<EchOffer | undefined> {
+    try {
+      if (isWireConfigList(stored)) {
+        return selectOffer(this.provider, stored)
+      }
+      const opened = await openSignedConfigRecord(stored, peer, { now: this.now() })
+      return selectOffer(this.provider, opened.configList, opened.expiresAt * 1000)
+    } catch (err: any) {
+      // a bad stored value must not break dialing: log it and dial without ECH
+      this.log.error('ignoring unusable ECH config stored for %p - %e', peer, err)
+      return undefined
+    }
+  }
+
+  private remember (key: string, entry: CacheEntry): void {
+    this.cache.delete(key)
+    this.cache.set(key, entry)
+    if (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next().value
+      if (oldest != null) { this.cache.delete(oldest) }
+    }
+  }
+}

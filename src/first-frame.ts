@@ -1,0 +1,66 @@
+/**
+ * Reading Noise message 1 on the responder side without taking it away from
+ * the stock encrypter. The frame is read through `byteStream`; when the stock
+ * encrypter must handle the connection, the byte stream is unwrapped (which
+ * puts back anything read ahead) and then the consumed bytes are put back in
+ * front of it with `unshift`, in that order, so the stock responder sees
+ * exactly the bytes that came off the wire, none lost or repeated.
+ */
+import { byteStream } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
+import type { AbortOptions, MessageStream } from '@libp2p/interface'
+
+/** Noise frames carry a big-endian uint16 length (libp2p Noise spec) */
+export const NOISE_MAX_FRAME = 65535
+
+export interface FirstFrame {
+  /** Message 1 without its length prefix */
+  message: Uint8ArrayList
+  /** Hand the stream back with every consumed byte restored */
+  restore(): MessageStream
+  /** Hand the stream back for further reading by an owner of the remaining bytes */
+  release(): MessageStream
+}
+
+/**
+ * Read the first length-prefixed frame. On any failure (abort, EOF, a reset)
+ * the consumed bytes are restored before the error propagates.
+ */
+export async function readFirstFrame (connection: MessageStream, options?: AbortOptions): Promise<FirstFrame> {
+  const bytes = byteStream(connection, { maxBufferSize: NOISE_MAX_FRAME + 2 })
+  const consumed = new Uint8ArrayList()
+  let released = false
+
+  const restore = (): MessageStream => {
+    const stream = bytes.unwrap()
+    if (!released && consumed.byteLength > 0) {
+      released = true
+      try {
+        stream.unshift(consumed)
+      } catch {
+        // the stream closed for reading; nobody can read the bytes anyway
+      }
+    }
+    return stream
+  }
+
+  try {
+    const prefix = await bytes.read({ bytes: 2, ...options })
+    consumed.append(prefix)
+    const length = prefix.getUint16(0)
+    // a zero-length frame is not ours to judge: the stock responder rejects it
+    const message = length === 0 ? new Uint8ArrayList() : await bytes.read({ bytes: length, ...options })
+    consumed.append(message)
+    return {
+      message,
+      restore,
+      release: () => {
+        released = true
+        return bytes.unwrap()
+      }
+    }
+  } catch (err) {
+    restore()
+    throw err
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * @packageDocumentation
+ *
+ * libp2p Noise with an Encrypted-Client-Hello-style outer hello.
+ *
+ * `echNoise()` is a drop-in replacement for `noise()` from
+ * `@chainsafe/libp2p-noise` (same protocol id, `/noise`): peers whose ECH
+ * config is in the peer store under `ECH_PEER_STORE_KEY` get an HPKE-encrypted
+ * outer hello in Noise message 1 (RFC 9180, RFC 9849 ECHConfig), everything
+ * else goes through the stock encrypter untouched.
+ *
+ * @example
+ *
+ * ```TypeScript
+ * import { createLibp2p } from 'libp2p'
+ * import { echNoise } from 'libp2p-noise-ech'
+ *
+ * const node = await createLibp2p({
+ *   connectionEncrypters: [echNoise()]
+ * })
+ * ```
+ */
+import './polyfill.js'
+
+export { echNoise, EchNoise } from './ech-noise.js'
+export type { EchConnectionInfo, EchHandshakeError, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome, EchThreat } from './types.js'
+export { ECH_PEER_STORE_KEY } from './config/peer-store.js'
+export * from './config/index.js'
+export { createSignedConfigRecord, openSignedConfigRecord, EchRecordExpiredError, EchRecordInvalidError, EchRecordSignerError } from './config/record.js'
+export type { OpenedConfigRecord } from './config/record.js'
+export * from './keys/index.js'
+export { EchDecodeError, EchRejectedError, EchRequiredError } from './handshake/errors.js'
+export { nodeProvider } from './hpke/provider-node.js'
+export { nobleProvider } from './hpke/provider-noble.js'
+export type { CryptoProvider } from './hpke/provider.js'
