@@ -27,7 +27,10 @@ import type { EchConnectionInfo, EchMode, EchNoiseComponents, EchNoiseEvents, Ec
 import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
 import type { ConnectionEncrypter, Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Startable, StreamMuxerFactory } from '@libp2p/interface'
 
+// Signed records live 48 h (the most a peer may cache them) and are re-signed
+// after 24 h, so retry configs never go out close to expiry.
 const RECORD_TTL_SECONDS = 48 * 60 * 60
+const RECORD_REFRESH_MS = 24 * 60 * 60 * 1000
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
 
 function uint16BEEncode (value: number): Uint8Array {
@@ -56,7 +59,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private readonly configs: PeerConfigStore
   private readonly staticKey: DhPrivateKey
   private readonly connections = new WeakMap<object, EchConnectionInfo>()
-  private signedRecord?: Promise<Uint8Array>
+  private signedRecord?: { created: number, record: Promise<Uint8Array> }
 
   constructor (components: EchNoiseComponents, init: EchNoiseInit = {}) {
     super()
@@ -71,9 +74,10 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       ? provider.x25519FromSecret(init.noise.staticNoiseKey)
       : provider.x25519Generate()
     this.keys = new EchKeyManager(components, { ...init.keyManager, keys: init.keys, provider })
-    this.keys.addEventListener('ech:rotated', () => {
-      this.signedRecord = undefined
-    })
+    // the record lists the live configs: re-sign when that set changes
+    const invalidate = (): void => { this.signedRecord = undefined }
+    this.keys.addEventListener('ech:rotated', invalidate)
+    this.keys.addEventListener('ech:key-expired', invalidate)
   }
 
   async start (): Promise<void> {
@@ -91,8 +95,19 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
 
   /** This node's configs sealed in a signed envelope, for peers to verify */
   async getSignedConfigRecord (): Promise<Uint8Array> {
-    this.signedRecord ??= createSignedConfigRecord(this.components.privateKey, this.getEchConfigList(), { ttlSeconds: RECORD_TTL_SECONDS })
-    return this.signedRecord
+    const now = Date.now()
+    if (this.signedRecord == null || now - this.signedRecord.created >= RECORD_REFRESH_MS) {
+      const entry = {
+        created: now,
+        record: createSignedConfigRecord(this.components.privateKey, this.getEchConfigList(), { ttlSeconds: RECORD_TTL_SECONDS, now })
+      }
+      // a failed signature must not be cached
+      entry.record.catch(() => {
+        if (this.signedRecord === entry) { this.signedRecord = undefined }
+      })
+      this.signedRecord = entry
+    }
+    return this.signedRecord.record
   }
 
   /**
@@ -112,7 +127,9 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     if (offer == null) {
       const reason = this.fallbackReason(remotePeer)
       if (this.mode === 'require') {
-        this.abort(connection, new EchRequiredError(`ECH required but not possible: ${reason}`))
+        const err = new EchRequiredError(`ECH required but not possible: ${reason}`)
+        this.handshakeFailed('outbound', remotePeer, err)
+        this.abort(connection, err)
       }
       if (this.init.grease !== true || this.mode === 'disabled') {
         const secured = await this.stock.secureOutbound(connection, options)
@@ -135,8 +152,8 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       }, this.withTimeout(options))
     } catch (err: any) {
       if (err instanceof EchRejectedError && err.retryRecord != null && remotePeer != null) {
-        await this.learnRetryConfigs(remotePeer, err.retryRecord)
-        this.record(connection, 'outbound', 'rejected', start, remotePeer, { reason: 'require-refused' })
+        const retryConfigsLearned = await this.learnRetryConfigs(remotePeer, err.retryRecord)
+        this.record(connection, 'outbound', 'rejected', start, remotePeer, { reason: 'require-refused', retryConfigsLearned })
       }
       this.handshakeFailed('outbound', remotePeer, err)
       throw err
@@ -163,7 +180,13 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     }
 
     const signal = this.withTimeout(options)
-    const frame = await readFirstFrame(connection, signal)
+    let frame: Awaited<ReturnType<typeof readFirstFrame>>
+    try {
+      frame = await readFirstFrame(connection, signal)
+    } catch (err) {
+      this.handshakeFailed('inbound', options?.remotePeer, err)
+      throw err
+    }
     const outerHello = (() => {
       try {
         return extractOuterHello(frame.message)

@@ -29,19 +29,18 @@ export interface FirstFrame {
 export async function readFirstFrame (connection: MessageStream, options?: AbortOptions): Promise<FirstFrame> {
   const bytes = byteStream(connection, { maxBufferSize: NOISE_MAX_FRAME + 2 })
   const consumed = new Uint8ArrayList()
-  let released = false
 
   const restore = (): MessageStream => {
-    const stream = bytes.unwrap()
-    if (!released && consumed.byteLength > 0) {
-      released = true
-      try {
+    try {
+      // unwrap() puts back read-ahead bytes, then the consumed ones go in front
+      const stream = bytes.unwrap()
+      if (consumed.byteLength > 0) {
         stream.unshift(consumed)
-      } catch {
-        // the stream closed for reading; nobody can read the bytes anyway
       }
+    } catch {
+      // the stream closed for reading; nobody can read the bytes anyway
     }
-    return stream
+    return connection
   }
 
   try {
@@ -54,12 +53,10 @@ export async function readFirstFrame (connection: MessageStream, options?: Abort
     return {
       message,
       restore,
-      release: () => {
-        released = true
-        return bytes.unwrap()
-      }
+      release: () => bytes.unwrap()
     }
   } catch (err) {
+    // restore never throws: the original failure (abort, EOF, reset) is what the caller sees
     restore()
     throw err
   }
