@@ -1,0 +1,239 @@
+/**
+ * The fallback policy: for each outbound connection, offer ECH or hand the
+ * connection to stock Noise, and learn from how offered handshakes end.
+ *
+ * `decide()` runs on the handshake hot path, so it is synchronous and, once
+ * a peer's rollout bucket is cached, allocates nothing: the answers are
+ * shared frozen objects. Order of the checks: kill switch, rollout, then the
+ * peer's circuit breaker, so a peer outside the rollout never consumes a
+ * half-open trial.
+ *
+ * Settings are read once, in the constructor (never at import, so tests and
+ * embedders control the environment): `ECH_ENABLED` / `ECH_ROLLOUT_PERCENTAGE`
+ * win over `init.enabled` / `init.rolloutPercentage`; the runtime setters win
+ * over both (they are the operator acting now). Runtime changes are not
+ * persisted: a restart returns to env/init.
+ *
+ * Open breakers are persisted, debounced by `persistDelayMs`, and flushed on
+ * `stop()`; `start()` loads them back.
+ */
+import { TypedEventEmitter } from 'main-event'
+import { BreakerStore } from './breaker-store.js'
+import { BreakerTable, CHECK_OFFER, CHECK_TRIAL } from './breaker.js'
+import { checkBoolean, checkPercentage, defaultEnv, resolveConfig } from './config.js'
+import { ROLLOUT_BUCKETS, rolloutBucket, rolloutThreshold } from './rollout.js'
+import type { BreakerEntry } from './breaker.js'
+import type {
+  BreakerInfo, EchPolicyEvents, EchPolicyOptions, HandshakeFailureKind, PolicyDecision, PolicySettingSource, PolicyState
+} from './types.js'
+import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+
+export interface EchPolicyComponents {
+  logger: ComponentLogger
+  /** Where open breakers are kept across restarts; in memory only without it */
+  datastore?: Datastore
+}
+
+const OFFER: PolicyDecision = Object.freeze({ offer: true })
+const OFFER_TRIAL: PolicyDecision = Object.freeze({ offer: true, trial: true })
+const NO_DISABLED: PolicyDecision = Object.freeze({ offer: false, reason: 'disabled' })
+const NO_ROLLOUT: PolicyDecision = Object.freeze({ offer: false, reason: 'rollout' })
+const NO_BREAKER: PolicyDecision = Object.freeze({ offer: false, reason: 'breaker-open' })
+
+export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Startable {
+  readonly [Symbol.toStringTag] = 'libp2p-noise-ech/policy'
+
+  private readonly log: Logger
+  private readonly store?: BreakerStore
+  private readonly breakers: BreakerTable
+  /** Rollout buckets by peer id string; FIFO-bounded, a miss only costs one SHA-256 */
+  private readonly buckets = new Map<string, number>()
+  private readonly maxPeers: number
+  private readonly persistDelayMs: number
+  private readonly now: () => number
+  private enabled: boolean
+  private rolloutPercentage: number
+  /** Buckets below this are in the rollout */
+  private threshold: number
+  private readonly source: { enabled: PolicySettingSource, rolloutPercentage: PolicySettingSource }
+  /** Peers whose persisted record must be rewritten or deleted */
+  private dirty = new Set<string>()
+  private timer?: ReturnType<typeof setTimeout>
+  /** Serializes datastore writes so an older snapshot never lands after a newer one */
+  private writing: Promise<void> = Promise.resolve()
+  private started = false
+
+  constructor (components: EchPolicyComponents, init: EchPolicyOptions = {}) {
+    super()
+    this.log = components.logger.forComponent('libp2p:noise-ech:policy')
+    const config = resolveConfig(init, init.env ?? defaultEnv())
+    this.enabled = config.enabled
+    this.rolloutPercentage = config.rolloutPercentage
+    this.threshold = rolloutThreshold(config.rolloutPercentage)
+    this.source = { ...config.source }
+    this.maxPeers = config.maxPeers
+    this.persistDelayMs = config.persistDelayMs
+    this.now = init.now ?? Date.now
+    if (components.datastore != null) {
+      this.store = new BreakerStore(components.datastore, config.namespace, this.log)
+    }
+    this.breakers = new BreakerTable(config, {
+      transition: (kind, peer, entry) => { this.onTransition(kind, peer, entry) },
+      changed: (peer) => { this.onChanged(peer) }
+    })
+    this.log('ECH enabled=%s (%s), rollout=%s%% (%s)', this.enabled, this.source.enabled, this.rolloutPercentage, this.source.rolloutPercentage)
+  }
+
+  isStarted (): boolean {
+    return this.started
+  }
+
+  /** Load persisted breakers; state gathered before start() is newer and kept */
+  async start (): Promise<void> {
+    if (this.started) { return }
+    this.started = true
+    const stored = await this.store?.loadAll() ?? []
+    const now = this.now()
+    let restored = 0
+    for (const { peer, breaker } of stored) {
+      if (this.breakers.restore(peer, breaker, now)) { restored++ }
+    }
+    this.log('restored %d of %d persisted breakers', restored, stored.length)
+    if (this.dirty.size > 0) { this.schedule() }
+  }
+
+  /** Write pending breaker changes; the policy keeps deciding in memory afterwards */
+  async stop (): Promise<void> {
+    if (!this.started) { return }
+    this.started = false
+    await this.flush()
+  }
+
+  /** Whether to offer ECH to this peer now, and if not, why */
+  decide (peer: PeerId): PolicyDecision {
+    if (!this.enabled) { return NO_DISABLED }
+    if (this.threshold === 0) { return NO_ROLLOUT }
+    const key = peer.toString()
+    if (this.threshold < ROLLOUT_BUCKETS && this.bucketOf(peer, key) >= this.threshold) {
+      return NO_ROLLOUT
+    }
+    switch (this.breakers.check(key, this.now())) {
+      case CHECK_OFFER: return OFFER
+      case CHECK_TRIAL: return OFFER_TRIAL
+      default: return NO_BREAKER
+    }
+  }
+
+  /** A handshake in which we offered ECH succeeded: close the peer's breaker and forget its backoff */
+  recordSuccess (peer: PeerId): void {
+    this.breakers.success(peer.toString())
+  }
+
+  /** A handshake in which we offered ECH failed; any kind counts */
+  recordFailure (peer: PeerId, kind: HandshakeFailureKind): void {
+    this.log.trace('ECH handshake with %p failed: %s', peer, kind)
+    this.breakers.failure(peer.toString(), this.now())
+  }
+
+  /** The peer answered our offer with retry configs: neutral, see `BreakerTable.retry` */
+  recordRetry (peer: PeerId): void {
+    this.breakers.retry(peer.toString())
+  }
+
+  /** Kill switch at runtime; wins over env and init until restart */
+  setEnabled (enabled: boolean): void {
+    this.enabled = checkBoolean(enabled, 'enabled')
+    this.source.enabled = 'runtime'
+    this.log('ECH enabled=%s (runtime)', enabled)
+  }
+
+  /** Rollout share at runtime, 0..100; wins over env and init until restart */
+  setRolloutPercentage (percentage: number): void {
+    this.rolloutPercentage = checkPercentage(percentage, 'rolloutPercentage')
+    this.threshold = rolloutThreshold(percentage)
+    this.source.rolloutPercentage = 'runtime'
+    this.log('ECH rollout=%s%% (runtime)', percentage)
+  }
+
+  getState (): PolicyState {
+    const openBreakers: BreakerInfo[] = []
+    for (const [peer, entry] of this.breakers.open()) {
+      openBreakers.push({
+        peer,
+        state: entry.phase === 'half-open' ? 'half-open' : 'open',
+        failures: entry.failures,
+        openUntil: entry.openUntil,
+        cooldownMs: entry.cooldownMs
+      })
+    }
+    return {
+      enabled: this.enabled,
+      rolloutPercentage: this.rolloutPercentage,
+      source: { ...this.source },
+      openBreakers
+    }
+  }
+
+  /** Write pending breaker changes now (also runs on a debounce timer and on stop()) */
+  async flush (): Promise<void> {
+    this.clearTimer()
+    const run = this.writing.then(async () => this.writeDirty())
+    this.writing = run
+    return run
+  }
+
+  private bucketOf (peer: PeerId, key: string): number {
+    let bucket = this.buckets.get(key)
+    if (bucket == null) {
+      bucket = rolloutBucket(peer)
+      if (this.buckets.size >= this.maxPeers) {
+        this.buckets.delete(this.buckets.keys().next().value as string)
+      }
+      this.buckets.set(key, bucket)
+    }
+    return bucket
+  }
+
+  private onTransition (kind: 'open' | 'half-open' | 'close', peer: string, entry: BreakerEntry): void {
+    this.log('breaker %s for %s after %d failures (cool-down %d ms)', kind, peer, entry.failures, entry.cooldownMs)
+    this.safeDispatchEvent(`breaker:${kind}`, {
+      detail: { peer, failures: entry.failures, cooldownMs: entry.cooldownMs }
+    })
+  }
+
+  private onChanged (peer: string): void {
+    if (this.store == null) { return }
+    this.dirty.add(peer)
+    this.schedule()
+  }
+
+  private schedule (): void {
+    if (!this.started || this.timer != null) { return }
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.flush()
+    }, this.persistDelayMs)
+    // never keep the process alive just to persist breakers
+    this.timer.unref?.()
+  }
+
+  private clearTimer (): void {
+    if (this.timer != null) {
+      clearTimeout(this.timer)
+      this.timer = undefined
+    }
+  }
+
+  private async writeDirty (): Promise<void> {
+    if (this.store == null || this.dirty.size === 0) { return }
+    const peers = this.dirty
+    this.dirty = new Set()
+    const changes: Array<[string, ReturnType<BreakerTable['toPersisted']> | undefined]> = []
+    for (const peer of peers) {
+      const entry = this.breakers.get(peer)
+      changes.push([peer, entry == null || entry.phase === 'closed' ? undefined : this.breakers.toPersisted(entry)])
+    }
+    await this.store.write(changes)
+  }
+}
