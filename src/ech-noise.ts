@@ -21,9 +21,12 @@ import { EchRejectedError, EchRequiredError } from './handshake/errors.js'
 import { extractOuterHello, performInitiatorHandshake, performResponderHandshake } from './handshake/perform.js'
 import { nodeProvider } from './hpke/provider-node.js'
 import { EchKeyManager } from './keys/manager.js'
+import { EchPolicy } from './policy/policy.js'
+import type { EchOffer } from './config/peer-store.js'
 import type { HandshakeInit, HandshakeResult } from './handshake/types.js'
 import type { DhPrivateKey } from './hpke/provider.js'
-import type { EchConnectionInfo, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome } from './types.js'
+import type { HandshakeFailureKind } from './policy/types.js'
+import type { EchConnectionInfo, EchFallbackReason, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome } from './types.js'
 import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
 import type { ConnectionEncrypter, Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Startable, StreamMuxerFactory } from '@libp2p/interface'
 
@@ -57,6 +60,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private readonly log: Logger
   private readonly stock: ConnectionEncrypter<NoiseExtensions>
   private readonly configs: PeerConfigStore
+  public readonly policy: EchPolicy
   private readonly staticKey: DhPrivateKey
   private readonly connections = new WeakMap<object, EchConnectionInfo>()
   private signedRecord?: { created: number, record: Promise<Uint8Array> }
@@ -74,6 +78,11 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       ? provider.x25519FromSecret(init.noise.staticNoiseKey)
       : provider.x25519Generate()
     this.keys = new EchKeyManager(components, { ...init.keyManager, keys: init.keys, provider })
+    // reads ECH_ENABLED / ECH_ROLLOUT_PERCENTAGE now; a bad value fails start-up
+    this.policy = new EchPolicy(components, { ...init.policy, enabled: init.enabled, rolloutPercentage: init.rolloutPercentage })
+    if (!this.policy.isEnabled() && this.mode !== 'disabled') {
+      this.log('ECH is disabled by the kill switch: every connection uses stock Noise despite mode %s', this.mode)
+    }
     // the record lists the live configs: re-sign when that set changes
     const invalidate = (): void => { this.signedRecord = undefined }
     this.keys.addEventListener('ech:rotated', invalidate)
@@ -81,11 +90,11 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   }
 
   async start (): Promise<void> {
-    await this.keys.start()
+    await Promise.all([this.keys.start(), this.policy.start()])
   }
 
   async stop (): Promise<void> {
-    await this.keys.stop()
+    await Promise.all([this.keys.stop(), this.policy.stop()])
   }
 
   /** This node's live ECH configs (newest first) as an ECHConfigList in wire form */
@@ -122,22 +131,23 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     const start = performance.now()
     const remotePeer = options?.remotePeer
-    const offer = this.mode === 'disabled' || remotePeer == null ? undefined : await this.configs.getOffer(remotePeer)
+    const mode = this.effectiveMode()
+    const plan = await this.planOutbound(mode, remotePeer)
 
-    if (offer == null) {
-      const reason = this.fallbackReason(remotePeer)
-      if (this.mode === 'require') {
-        const err = new EchRequiredError(`ECH required but not possible: ${reason}`)
+    if (plan.offer == null) {
+      if (mode === 'require') {
+        const err = new EchRequiredError(`ECH required but not possible: ${plan.reason}`)
         this.handshakeFailed('outbound', remotePeer, err)
         this.abort(connection, err)
       }
-      if (this.init.grease !== true || this.mode === 'disabled') {
+      if (this.init.grease !== true || mode === 'disabled') {
         const secured = await this.stock.secureOutbound(connection, options)
-        this.record(connection, 'outbound', 'fallback', start, secured.remotePeer, { reason })
+        this.record(connection, 'outbound', 'fallback', start, secured.remotePeer, { reason: plan.reason })
         return secured
       }
     }
 
+    const { offer } = plan
     const log = connection.log?.newScope('noise-ech') ?? this.log
     const lp = this.lp(connection)
     let result: HandshakeResult
@@ -148,12 +158,17 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
         ech: offer != null && remotePeer != null
           ? { kind: 'offer', config: offer.config, publicKey: offer.publicKey, targetPeer: remotePeer }
           : { kind: 'grease' },
-        require: this.mode === 'require'
+        require: mode === 'require'
       }, this.withTimeout(options))
     } catch (err: any) {
       if (err instanceof EchRejectedError && err.retryRecord != null && remotePeer != null) {
         const retryConfigsLearned = await this.learnRetryConfigs(remotePeer, err.retryRecord)
         this.record(connection, 'outbound', 'rejected', start, remotePeer, { reason: 'require-refused', retryConfigsLearned })
+      } else if (offer != null && remotePeer != null) {
+        const kind = failureKind(err)
+        if (kind != null) {
+          this.policy.recordFailure(remotePeer, kind)
+        }
       }
       this.handshakeFailed('outbound', remotePeer, err)
       throw err
@@ -164,6 +179,14 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     if (result.ech === 'rejected' && result.retryRecord != null) {
       retryLearned = await this.learnRetryConfigs(secured.remotePeer, result.retryRecord)
     }
+    if (offer != null) {
+      // retry configs are neither success nor failure for the breaker
+      if (retryLearned) {
+        this.policy.recordRetry(secured.remotePeer)
+      } else {
+        this.policy.recordSuccess(secured.remotePeer)
+      }
+    }
     this.record(connection, 'outbound', result.ech === 'not-offered' ? 'fallback' : result.ech, start, secured.remotePeer, {
       configId: result.configId,
       retryConfigsLearned: retryLearned
@@ -171,9 +194,35 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     return secured
   }
 
+  /**
+   * Whether to offer ECH on this dial, and if not, why. `require` mode is not
+   * subject to rollout or the breaker: falling back would weaken the
+   * connection below what was asked for.
+   */
+  private async planOutbound (mode: EchMode, remotePeer?: PeerId): Promise<OutboundPlan> {
+    if (mode === 'disabled') {
+      return { reason: 'disabled' }
+    }
+    if (remotePeer == null) {
+      return { reason: 'no-peer-id' }
+    }
+    const lookup = await this.configs.lookup(remotePeer)
+    if (lookup.offer == null || mode === 'require') {
+      return lookup
+    }
+    const decision = this.policy.decide(remotePeer)
+    return decision.offer ? lookup : { reason: decision.reason }
+  }
+
+  /** The operator kill switch (`ECH_ENABLED=false` or `setEnabled(false)`) wins over `mode` */
+  private effectiveMode (): EchMode {
+    return this.policy.isEnabled() ? this.mode : 'disabled'
+  }
+
   async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     const start = performance.now()
-    if (this.mode === 'disabled') {
+    const mode = this.effectiveMode()
+    if (mode === 'disabled') {
       const secured = await this.stock.secureInbound(connection, options)
       this.record(connection, 'inbound', 'fallback', start, secured.remotePeer, { reason: 'disabled' })
       return secured
@@ -198,7 +247,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     })()
 
     if (outerHello == null) {
-      if (this.mode === 'require') {
+      if (mode === 'require') {
         const err = new EchRequiredError('ECH required but the initiator did not offer it')
         this.handshakeFailed('inbound', options?.remotePeer, err)
         this.abort(frame.release(), err)
@@ -219,7 +268,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
         keys: this.keys.getKeys(),
         localPeer: this.components.peerId,
         retryRecord: await this.getSignedConfigRecord(),
-        require: this.mode === 'require'
+        require: mode === 'require'
       }, signal)
     } catch (err) {
       this.handshakeFailed('inbound', options?.remotePeer, err)
@@ -229,13 +278,6 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     const secured = this.secured(lp, result, options)
     this.record(connection, 'inbound', result.ech === 'accepted' ? 'accepted' : 'rejected', start, secured.remotePeer, { configId: result.configId })
     return secured
-  }
-
-  private fallbackReason (remotePeer?: PeerId): string {
-    if (this.mode === 'disabled') {
-      return 'disabled'
-    }
-    return remotePeer == null ? 'no-peer-id' : 'no-config'
   }
 
   private handshakeInit (connection: ReturnType<EchNoise['lp']>, log: Logger, options?: SecureConnectionOptions): HandshakeInit {
@@ -326,6 +368,23 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private abort (connection: MessageStream, err: Error): never {
     connection.abort(err)
     throw err
+  }
+}
+
+type OutboundPlan = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: EchFallbackReason }
+
+/**
+ * How a failed handshake after an ECH offer counts for the circuit breaker.
+ * A wrong remote peer is not ECH's fault and does not count.
+ */
+function failureKind (err: any): HandshakeFailureKind | undefined {
+  switch (err?.name) {
+    case 'UnexpectedPeerError': return undefined
+    case 'TimeoutError': case 'AbortError': return 'timeout'
+    case 'UnexpectedEOFError': case 'StreamStateError': case 'ConnectionClosedError': return 'close'
+    case 'StreamResetError': return 'reset'
+    case 'InvalidCryptoExchangeError': case 'EchDecodeError': case 'ProtobufDecodeError': case 'MessageTooLargeError': return 'decode'
+    default: return err?.code === 'ECONNRESET' ? 'reset' : 'other'
   }
 }
 

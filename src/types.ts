@@ -1,9 +1,11 @@
 /**
  * Public types of the composing wrapper.
  */
+import type { NoOfferReason } from './config/peer-store.js'
 import type { CryptoProvider } from './hpke/provider.js'
 import type { EchKey } from './keys/generate.js'
 import type { EchKeyManagerInit } from './keys/manager.js'
+import type { EchPolicyOptions, PolicyFallbackReason } from './policy/types.js'
 import type { NoiseInit } from '@chainsafe/libp2p-noise'
 import type { ComponentLogger, Metrics, PeerId, PeerStore, PrivateKey, Upgrader } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -28,6 +30,9 @@ export type EchMode = 'opportunistic' | 'require' | 'disabled'
  * - `fallback`: this side handed the connection to stock Noise (see `reason`)
  */
 export type EchOutcome = 'accepted' | 'rejected' | 'grease' | 'not-offered' | 'fallback'
+
+/** Why a dial went to stock Noise */
+export type EchFallbackReason = 'disabled' | 'no-peer-id' | NoOfferReason | PolicyFallbackReason
 
 export interface EchConnectionInfo {
   direction: 'inbound' | 'outbound'
@@ -85,6 +90,18 @@ export interface EchNoiseInit {
   provider?: CryptoProvider
   /** Key generation and rotation settings when `keys` is not given */
   keyManager?: Omit<EchKeyManagerInit, 'keys' | 'provider'>
+  /**
+   * Kill switch: false sends every connection through stock Noise (default
+   * true). The `ECH_ENABLED` environment variable wins.
+   */
+  enabled?: boolean
+  /**
+   * Share of peers (0-100, by a stable hash of the peer id) that are offered
+   * ECH (default 100). The `ECH_ROLLOUT_PERCENTAGE` environment variable wins.
+   */
+  rolloutPercentage?: number
+  /** Circuit breaker and persistence settings; `env` replaces `process.env` (tests) */
+  policy?: Omit<EchPolicyOptions, 'enabled' | 'rolloutPercentage'>
   /** Handshake deadline when the caller gives no abort signal, ms (default 10 000) */
   handshakeTimeout?: number
 }

@@ -29,6 +29,15 @@ export interface EchOffer {
   readonly expiresAt?: number
 }
 
+/** Why a peer gets no ECH offer from the stored configs */
+export type NoOfferReason = 'no-config' | 'expired-config' | 'unusable-config'
+
+export type EchOfferLookup = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: NoOfferReason }
+
+const NO_CONFIG: EchOfferLookup = Object.freeze({ reason: 'no-config' as const })
+const EXPIRED_CONFIG: EchOfferLookup = Object.freeze({ reason: 'expired-config' as const })
+const UNUSABLE_CONFIG: EchOfferLookup = Object.freeze({ reason: 'unusable-config' as const })
+
 export function isWireConfigList (bytes: Uint8Array): boolean {
   return bytes.byteLength >= 2 && ((bytes[0] << 8) | bytes[1]) === bytes.byteLength - 2
 }
@@ -90,8 +99,8 @@ export class PeerConfigStore {
     this.now = init.now ?? Date.now
   }
 
-  /** The offer for this peer, or undefined when it has no usable, unexpired config */
-  async getOffer (peer: PeerId): Promise<EchOffer | undefined> {
+  /** The offer for this peer, or why there is none */
+  async lookup (peer: PeerId): Promise<EchOfferLookup> {
     let stored: Uint8Array | undefined
     try {
       stored = (await this.peerStore.get(peer)).metadata.get(ECH_PEER_STORE_KEY)
@@ -99,10 +108,10 @@ export class PeerConfigStore {
       if (err?.name !== 'NotFoundError') {
         this.log.error('could not read ECH config of %p - %e', peer, err)
       }
-      return undefined
+      return NO_CONFIG
     }
     if (stored == null) {
-      return undefined
+      return NO_CONFIG
     }
 
     const key = peer.toString()
@@ -118,11 +127,19 @@ export class PeerConfigStore {
       this.remember(key, { stored, offer })
     }
 
-    if (offer?.expiresAt != null && offer.expiresAt <= this.now()) {
-      this.log('ECH config of %p expired', peer)
-      return undefined
+    if (offer == null) {
+      return UNUSABLE_CONFIG
     }
-    return offer
+    if (offer.expiresAt != null && offer.expiresAt <= this.now()) {
+      this.log('ECH config of %p expired', peer)
+      return EXPIRED_CONFIG
+    }
+    return { offer }
+  }
+
+  /** The offer for this peer, or undefined when it has no usable, unexpired config */
+  async getOffer (peer: PeerId): Promise<EchOffer | undefined> {
+    return (await this.lookup(peer)).offer
   }
 
   /**

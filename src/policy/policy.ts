@@ -110,6 +110,11 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
     await this.flush()
   }
 
+  /** The kill switch: false sends every connection, both directions, through stock Noise */
+  isEnabled (): boolean {
+    return this.enabled
+  }
+
   /** Whether to offer ECH to this peer now, and if not, why */
   decide (peer: PeerId): PolicyDecision {
     if (!this.enabled) { return NO_DISABLED }
