@@ -1,0 +1,303 @@
+import { expect } from 'aegir/chai'
+import { EchDecodeError } from '../../src/handshake/errors.js'
+import { MONITOR_DEFAULTS } from '../../src/monitor/index.js'
+import { MINUTE, SECOND, enc, encOf, fakePeer, harness, ipOf, tcp } from './helpers.js'
+import type { EchHandshakeReport } from '../../src/monitor/index.js'
+
+function handshake (over: Partial<EchHandshakeReport> = {}): EchHandshakeReport {
+  return { role: 'initiator', outcome: 'accepted', path: 'ech', durationMs: 12, ...over }
+}
+
+describe('monitor/detectors', () => {
+  describe('probing', () => {
+    it('fires when one IP fails more than 10 outer hellos in a minute, whatever its ports', () => {
+      const { monitor, clock, threats } = harness()
+      for (let i = 0; i < 10; i++) {
+        monitor.outerHelloFailed({ remoteAddr: tcp('203.0.113.9', 40000 + i), reason: 'unknown-config', enc: enc() })
+        clock.advance(5 * SECOND)
+      }
+      expect(threats).to.have.length(0)
+      monitor.outerHelloFailed({ remoteAddr: tcp('203.0.113.9', 50000), reason: 'open-failed', enc: enc() })
+      expect(threats).to.have.length(1)
+      expect(threats[0]).to.include({ kind: 'probing', severity: 'medium', count: 11, error: 'open-failed' })
+      expect(threats[0].remoteAddr?.toString()).to.equal('/ip4/203.0.113.9/tcp/50000')
+    })
+
+    it('counts one IPv6 /64 as one source', () => {
+      const { monitor, threats } = harness()
+      for (let i = 1; i <= 11; i++) {
+        monitor.outerHelloFailed({ remoteAddr: tcp(`2001:db8:5:6::${i.toString(16)}`) })
+      }
+      expect(threats.map(t => t.kind)).to.deep.equal(['probing'])
+    })
+
+    it('does not fire on 11 failures spread over more than a minute', () => {
+      const { monitor, clock, threats } = harness()
+      for (let i = 0; i < 11; i++) {
+        monitor.outerHelloFailed({ remoteAddr: tcp('203.0.113.9') })
+        clock.advance(6 * SECOND + 1)
+      }
+      expect(threats).to.have.length(0)
+    })
+
+    it('emits at most one event per IP per minute while over the rate; counts every detection', () => {
+      const { monitor, clock, threats } = harness()
+      for (let i = 0; i < 50; i++) {
+        monitor.outerHelloFailed({ remoteAddr: tcp('198.51.100.3') })
+        clock.advance(2 * SECOND)
+      }
+      // one failure every 2 s: over the rate from the 11th (t=20 s); events at 20 s and 80 s
+      expect(threats.map(t => t.count)).to.deep.equal([11, 41])
+      expect(monitor.getCounters().threats.probing).to.equal(40)
+    })
+
+    it('honours a custom limit and window', () => {
+      const { monitor, threats } = harness({ probing: { limit: 2, windowMs: SECOND } })
+      monitor.outerHelloFailed({ remoteAddr: tcp('192.0.2.1') })
+      monitor.outerHelloFailed({ remoteAddr: tcp('192.0.2.1') })
+      monitor.outerHelloFailed({ remoteAddr: tcp('192.0.2.1') })
+      expect(threats.map(t => t.count)).to.deep.equal([3])
+    })
+  })
+
+  describe('replay', () => {
+    it('a decrypted hello whose enc comes back is a high-severity replay', () => {
+      const { monitor, clock, threats } = harness()
+      const e = enc()
+      expect(monitor.outerHelloAccepted({ enc: e, remoteAddr: tcp('192.0.2.10') })).to.equal(false)
+      clock.advance(9 * MINUTE)
+      expect(monitor.outerHelloAccepted({ enc: e.slice(), remoteAddr: tcp('192.0.2.66') })).to.equal(true)
+      expect(threats).to.have.length(1)
+      expect(threats[0]).to.include({ kind: 'replay', severity: 'high', count: 2 })
+      expect(threats[0].remoteAddr?.toString()).to.equal('/ip4/192.0.2.66/tcp/4001')
+    })
+
+    it('a repeated enc that never decrypted is medium (an attacker can cause it at will)', () => {
+      const { monitor, threats } = harness()
+      const e = enc()
+      monitor.outerHelloFailed({ enc: e, remoteAddr: tcp('192.0.2.10') })
+      expect(monitor.outerHelloFailed({ enc: e, remoteAddr: tcp('192.0.2.10') })).to.equal(true)
+      expect(threats.map(t => [t.kind, t.severity])).to.deep.equal([['replay', 'medium']])
+    })
+
+    it('failed then accepted is high', () => {
+      const { monitor, threats } = harness()
+      const e = enc()
+      monitor.outerHelloFailed({ enc: e })
+      monitor.outerHelloAccepted({ enc: e })
+      expect(threats[0]).to.include({ kind: 'replay', severity: 'high' })
+    })
+
+    it('forgets an enc 10 minutes after its last sighting', () => {
+      const { monitor, clock, threats } = harness()
+      const e = enc()
+      monitor.outerHelloAccepted({ enc: e })
+      clock.advance(MONITOR_DEFAULTS.replayWindowMs)
+      expect(monitor.outerHelloAccepted({ enc: e })).to.equal(false)
+      expect(threats).to.have.length(0)
+    })
+
+    it('a failed hello without enc only feeds probing', () => {
+      const { monitor } = harness()
+      expect(monitor.outerHelloFailed({ reason: 'wrong-peer' })).to.equal(false)
+      expect(monitor.getTrackerSizes().replay).to.equal(0)
+    })
+  })
+
+  describe('downgrade', () => {
+    const peer = fakePeer('12D3KooWPeerA')
+
+    it('a peer that accepted ECH and now rejects it without retry configs', () => {
+      const { monitor, clock, threats } = harness()
+      monitor.handshake(handshake({ remotePeer: peer, configId: 7 }))
+      clock.advance(MINUTE)
+      monitor.handshake(handshake({ remotePeer: peer, outcome: 'rejected', retryConfigs: false, remoteAddr: tcp('192.0.2.1') }))
+      monitor.handshake(handshake({ remotePeer: peer, outcome: 'rejected', reason: 'require-refused' }))
+      expect(threats.map(t => [t.kind, t.severity, t.count, t.remotePeer?.toString()])).to.deep.equal([
+        ['downgrade', 'high', 1, '12D3KooWPeerA'],
+        ['downgrade', 'high', 2, '12D3KooWPeerA']
+      ])
+      expect(threats[1].error).to.equal('require-refused')
+    })
+
+    it('a rejection with retry configs is a key rotation, not a downgrade', () => {
+      const { monitor, threats } = harness()
+      monitor.handshake(handshake({ remotePeer: peer }))
+      monitor.handshake(handshake({ remotePeer: peer, outcome: 'rejected', retryConfigs: true }))
+      expect(threats).to.have.length(0)
+    })
+
+    it('needs a previous acceptance as initiator, and resets on acceptance', () => {
+      const { monitor, threats } = harness()
+      monitor.handshake(handshake({ remotePeer: peer, role: 'responder' }))
+      monitor.handshake(handshake({ remotePeer: peer, outcome: 'rejected' }))
+      monitor.handshake(handshake({ remotePeer: fakePeer('other'), outcome: 'rejected' }))
+      monitor.handshake(handshake({ outcome: 'rejected' }))
+      expect(threats).to.have.length(0)
+      monitor.handshake(handshake({ remotePeer: peer }))
+      monitor.handshake(handshake({ remotePeer: peer, outcome: 'rejected' }))
+      monitor.handshake(handshake({ remotePeer: peer }))
+      monitor.handshake(handshake({ remotePeer: peer, outcome: 'rejected' }))
+      expect(threats.map(t => t.count)).to.deep.equal([1, 1])
+    })
+
+    it('forgets a peer after downgradeMemoryMs', () => {
+      const { monitor, clock, threats } = harness({ downgradeMemoryMs: MINUTE })
+      monitor.handshake(handshake({ remotePeer: peer }))
+      clock.advance(MINUTE)
+      monitor.handshake(handshake({ remotePeer: peer, outcome: 'rejected' }))
+      expect(threats).to.have.length(0)
+    })
+  })
+
+  describe('malformed', () => {
+    it('reports the first one at once, then one event per IP per minute with the running count; low, then medium from the 10th', () => {
+      const { monitor, clock, threats } = harness()
+      const err = new EchDecodeError('version', 'Malformed ECH hello: version 0x02 key=abc')
+      for (let i = 0; i < 25; i++) {
+        monitor.malformed({ remoteAddr: tcp('192.0.2.77', 1000 + i), error: err })
+        clock.advance(5 * SECOND)
+      }
+      expect(threats.map(t => [t.kind, t.severity, t.count, t.error])).to.deep.equal([
+        ['malformed', 'low', 1, 'EchDecodeError:version'],
+        ['malformed', 'medium', 13, 'EchDecodeError:version'],
+        ['malformed', 'medium', 25, 'EchDecodeError:version']
+      ])
+      expect(monitor.getCounters().threats.malformed).to.equal(25)
+      expect(monitor.getCounters().outerHellos.malformed).to.equal(25)
+    })
+
+    it('each IP gets its own first event', () => {
+      const { monitor, threats } = harness()
+      monitor.malformed({ remoteAddr: tcp('192.0.2.1'), error: 'EchDecodeError' })
+      monitor.malformed({ remoteAddr: tcp('192.0.2.2'), error: 'EchDecodeError' })
+      monitor.malformed({ remoteAddr: tcp('192.0.2.2'), error: 'EchDecodeError' })
+      expect(threats.map(t => t.remoteAddr?.toString())).to.deep.equal(['/ip4/192.0.2.1/tcp/4001', '/ip4/192.0.2.2/tcp/4001'])
+    })
+  })
+
+  describe('require-refusals', () => {
+    it('fires above 10 refusals a minute from one source', () => {
+      const { monitor, threats } = harness()
+      for (let i = 0; i < 10; i++) {
+        monitor.requireRefused({ role: 'responder', remoteAddr: tcp('192.0.2.200', i + 1) })
+      }
+      expect(threats).to.have.length(0)
+      monitor.requireRefused({ role: 'responder', remoteAddr: tcp('192.0.2.200'), reason: 'not-offered' })
+      expect(threats.map(t => [t.kind, t.severity, t.count, t.error])).to.deep.equal([['require-refusals', 'medium', 11, 'not-offered']])
+      expect(monitor.getCounters().requireRefusals).to.equal(11)
+    })
+
+    it('honours a custom limit and window', () => {
+      const { monitor, clock, threats } = harness({ requireRefusals: { limit: 1, windowMs: 10 * SECOND } })
+      monitor.requireRefused({ role: 'responder' })
+      clock.advance(10 * SECOND)
+      monitor.requireRefused({ role: 'responder' })
+      expect(threats).to.have.length(0)
+      monitor.requireRefused({ role: 'responder' })
+      expect(threats.map(t => t.count)).to.deep.equal([3])
+    })
+
+    it('does not fire when spread out, and ignores a report with an unknown role', () => {
+      const { monitor, clock, threats } = harness()
+      for (let i = 0; i < 30; i++) {
+        monitor.requireRefused({ role: 'initiator', remoteAddr: tcp('192.0.2.200') })
+        clock.advance(7 * SECOND)
+      }
+      monitor.requireRefused({ role: 'spy' as any })
+      expect(threats).to.have.length(0)
+      expect(monitor.getCounters().requireRefusals).to.equal(30)
+    })
+  })
+
+  describe('bad retry configs', () => {
+    it('is high, per peer, rate-limited like the others', () => {
+      const { monitor, threats } = harness()
+      const peer = fakePeer('12D3KooWBad')
+      monitor.retryConfigsRefused({ remotePeer: peer, error: Object.assign(new Error('bad sig'), { name: 'InvalidSignatureError' }) })
+      monitor.retryConfigsRefused({ remotePeer: peer })
+      expect(threats.map(t => [t.kind, t.severity, t.count, t.error])).to.deep.equal([['bad-retry-configs', 'high', 1, 'InvalidSignatureError']])
+      expect(monitor.getCounters().threats['bad-retry-configs']).to.equal(2)
+    })
+  })
+
+  describe('normal traffic', () => {
+    it('1,000 ordinary handshakes from a handful of peers and addresses raise no threat', () => {
+      const { monitor, clock, threats } = harness()
+      const peers = Array.from({ length: 6 }, (_, i) => fakePeer(`12D3KooWPeer${i}`))
+      const addrs = ['192.0.2.1', '192.0.2.2', '198.51.100.7', '2001:db8::1', '2001:db8:0:1::1'].map(ip => tcp(ip))
+      for (let i = 0; i < 1000; i++) {
+        const remotePeer = peers[i % peers.length]
+        const remoteAddr = addrs[i % addrs.length]
+        const kind = i % 4
+        if (kind === 0) {
+          // inbound ECH: accepted
+          monitor.outerHelloAccepted({ enc: enc(), remoteAddr, remotePeer })
+          monitor.handshake(handshake({ role: 'responder', remotePeer, remoteAddr }))
+        } else if (kind === 1) {
+          // inbound plain Noise
+          monitor.fallback('not-offered', remotePeer)
+          monitor.handshake(handshake({ role: 'responder', outcome: 'not-offered', path: 'stock', remotePeer, remoteAddr }))
+        } else if (kind === 2) {
+          monitor.handshake(handshake({ remotePeer, remoteAddr }))
+        } else {
+          monitor.fallback('no-config', remotePeer)
+          monitor.handshake(handshake({ outcome: 'fallback', path: 'stock', reason: 'no-config', remotePeer, remoteAddr }))
+        }
+        clock.advance(250)
+      }
+      // a key rotation: a few stale hellos fail and peers get retry configs
+      for (let i = 0; i < 5; i++) {
+        monitor.outerHelloFailed({ enc: enc(), reason: 'unknown-config', remoteAddr: addrs[i] })
+        monitor.handshake(handshake({ outcome: 'rejected', retryConfigs: true, remotePeer: peers[i] }))
+      }
+      expect(threats).to.deep.equal([])
+      expect(Object.values(monitor.getCounters().threats).every(n => n === 0)).to.equal(true)
+      expect(monitor.getCounters().handshakes).to.include({ responder_accepted: 250, 'responder_not-offered': 250, initiator_accepted: 250, initiator_fallback: 250, initiator_rejected: 5 })
+    })
+  })
+
+  describe('bounded memory under a flood', () => {
+    it('100,000 distinct IPs, encs and peers leave every tracker at or under its cap', function () {
+      this.timeout(60_000)
+      const caps = { maxSources: 1000, maxReplayEntries: 2000, maxPeers: 500, maxRecentThreats: 50 }
+      const { monitor, clock, threats } = harness(caps)
+      for (let i = 0; i < 100_000; i++) {
+        const remoteAddr = tcp(ipOf(i))
+        monitor.outerHelloFailed({ enc: encOf(i), remoteAddr })
+        monitor.malformed({ remoteAddr, error: 'EchDecodeError' })
+        monitor.requireRefused({ role: 'responder', remoteAddr })
+        monitor.retryConfigsRefused({ remotePeer: fakePeer(`peer${i}`) })
+        monitor.handshake(handshake({ remotePeer: fakePeer(`peer${i}`) }))
+        if (i % 1000 === 0) {
+          const sizes = monitor.getTrackerSizes()
+          expect(sizes.probing).to.be.at.most(caps.maxSources)
+          expect(sizes.replay).to.be.at.most(caps.maxReplayEntries)
+        }
+        clock.advance(1)
+      }
+      expect(monitor.getTrackerSizes()).to.deep.equal({
+        probing: 1000, malformed: 1000, requireRefusals: 1000, retryConfigs: 1000, replay: 2000, acceptedPeers: 500, recentThreats: 50
+      })
+      // 100,000 sources each earn a first malformed/bad-retry event; the global budget
+      // lets through the burst plus 10/s over the 100 s of scripted time
+      expect(threats.length).to.be.at.most(MONITOR_DEFAULTS.threatEventBurst + 10 * 100)
+      const counters = monitor.getCounters()
+      expect(counters.suppressedThreatEvents).to.equal(200_000 - threats.length)
+      expect(counters.threats.malformed).to.equal(100_000)
+    })
+
+    it('the default caps hold too', function () {
+      this.timeout(60_000)
+      const { monitor } = harness()
+      for (let i = 0; i < 100_000; i++) {
+        monitor.outerHelloFailed({ enc: encOf(i), remoteAddr: tcp(ipOf(i)) })
+      }
+      const sizes = monitor.getTrackerSizes()
+      expect(sizes.probing).to.equal(MONITOR_DEFAULTS.maxSources)
+      expect(sizes.replay).to.equal(MONITOR_DEFAULTS.maxReplayEntries)
+      monitor.stop()
+      expect(Object.values(monitor.getTrackerSizes()).every(n => n === 0)).to.equal(true)
+    })
+  })
+})
