@@ -3,32 +3,35 @@
  * runs the ECH-Noise engine or hands the connection, untouched, to the stock
  * `@chainsafe/libp2p-noise` encrypter.
  *
- * Outbound: a usable config for the remote in the peer store → ECH engine;
- * otherwise stock Noise. Inbound: message 1 is read; an outer hello → ECH
- * engine; none → stock Noise with message 1 replayed, unless `require` mode.
+ * Outbound: a usable config for the remote in the peer store (and the policy
+ * agrees) → ECH engine; otherwise stock Noise. Inbound: message 1 is read; an
+ * outer hello → ECH engine; none → stock Noise with message 1 replayed,
+ * unless `require` mode.
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { InvalidCryptoExchangeError, serviceCapabilities } from '@libp2p/interface'
+import { serviceCapabilities } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
 import { PeerConfigStore } from './config/peer-store.js'
 import { createSignedConfigRecord } from './config/record.js'
-import { readFirstFrame, NOISE_MAX_FRAME } from './first-frame.js'
+import { failureKind, noiseFrames, selectStreamMuxer } from './connection-utils.js'
+import { readFirstFrame } from './first-frame.js'
 import { toMessageStream } from './handshake/channel.js'
 import { EchRejectedError, EchRequiredError } from './handshake/errors.js'
 import { extractOuterHello, performInitiatorHandshake, performResponderHandshake } from './handshake/perform.js'
 import { nodeProvider } from './hpke/provider-node.js'
 import { EchKeyManager } from './keys/manager.js'
+import { EchMonitor } from './monitor/monitor.js'
 import { EchPolicy } from './policy/policy.js'
 import type { EchOffer } from './config/peer-store.js'
 import type { HandshakeInit, HandshakeResult } from './handshake/types.js'
 import type { DhPrivateKey } from './hpke/provider.js'
-import type { HandshakeFailureKind } from './policy/types.js'
 import type { EchConnectionInfo, EchFallbackReason, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome } from './types.js'
 import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
-import type { ConnectionEncrypter, Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Startable, StreamMuxerFactory } from '@libp2p/interface'
+import type { ConnectionEncrypter, Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Startable } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 // Signed records live 48 h (the most a peer may cache them) and are re-signed
 // after 24 h, so retry configs never go out close to expiry.
@@ -36,31 +39,32 @@ const RECORD_TTL_SECONDS = 48 * 60 * 60
 const RECORD_REFRESH_MS = 24 * 60 * 60 * 1000
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
 
-function uint16BEEncode (value: number): Uint8Array {
-  return Uint8Array.of(value >> 8, value & 0xff)
+/** One secureInbound/secureOutbound call, for reporting */
+interface Attempt {
+  connection: MessageStream
+  direction: 'inbound' | 'outbound'
+  start: number
+  remotePeer?: PeerId
+  remoteAddr?: Multiaddr
 }
-uint16BEEncode.bytes = 2
 
-function uint16BEDecode (data: { getUint16(offset: number): number, byteLength: number }): number {
-  if (data.byteLength < 2) {
-    throw new RangeError('Could not decode uint16')
-  }
-  return data.getUint16(0)
-}
+type OutboundPlan = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: EchFallbackReason }
 
 export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements ConnectionEncrypter<NoiseExtensions>, Startable {
   public readonly protocol = '/noise'
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech'
-  readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption', '@chainsafe/libp2p-noise']
+  readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption', '@chainsafe/libp2p-noise', 'libp2p-noise-ech']
 
+  /** `opportunistic`, `require` or `disabled`; may be changed at run time */
   public mode: EchMode
   public readonly keys: EchKeyManager
+  public readonly policy: EchPolicy
+  public readonly monitor: EchMonitor
   private readonly components: EchNoiseComponents
   private readonly init: EchNoiseInit
   private readonly log: Logger
   private readonly stock: ConnectionEncrypter<NoiseExtensions>
   private readonly configs: PeerConfigStore
-  public readonly policy: EchPolicy
   private readonly staticKey: DhPrivateKey
   private readonly connections = new WeakMap<object, EchConnectionInfo>()
   private signedRecord?: { created: number, record: Promise<Uint8Array> }
@@ -80,13 +84,26 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     this.keys = new EchKeyManager(components, { ...init.keyManager, keys: init.keys, provider })
     // reads ECH_ENABLED / ECH_ROLLOUT_PERCENTAGE now; a bad value fails start-up
     this.policy = new EchPolicy(components, { ...init.policy, enabled: init.enabled, rolloutPercentage: init.rolloutPercentage })
+    this.monitor = new EchMonitor(components, {
+      ...init.monitor,
+      events: this,
+      getLiveKeys: () => this.keys.getKeys().length,
+      getOpenBreakers: () => this.policy.getState().openBreakers.length
+    })
     if (!this.policy.isEnabled() && this.mode !== 'disabled') {
       this.log('ECH is disabled by the kill switch: every connection uses stock Noise despite mode %s', this.mode)
     }
+
     // the record lists the live configs: re-sign when that set changes
     const invalidate = (): void => { this.signedRecord = undefined }
-    this.keys.addEventListener('ech:rotated', invalidate)
+    this.keys.addEventListener('ech:rotated', (evt) => {
+      invalidate()
+      this.monitor.rotation(evt.detail)
+    })
     this.keys.addEventListener('ech:key-expired', invalidate)
+    this.policy.addEventListener('breaker:open', (evt) => { this.monitor.breaker({ ...evt.detail, state: 'open' }) })
+    this.policy.addEventListener('breaker:half-open', (evt) => { this.monitor.breaker({ ...evt.detail, state: 'half-open' }) })
+    this.policy.addEventListener('breaker:close', (evt) => { this.monitor.breaker({ ...evt.detail, state: 'closed' }) })
   }
 
   async start (): Promise<void> {
@@ -95,6 +112,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
 
   async stop (): Promise<void> {
     await Promise.all([this.keys.stop(), this.policy.stop()])
+    this.monitor.stop()
   }
 
   /** This node's live ECH configs (newest first) as an ECHConfigList in wire form */
@@ -119,41 +137,41 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     return this.signedRecord.record
   }
 
+  /** Verify a peer's signed config record (from any source) and store it in the peer store */
+  async importSignedConfigRecord (peer: PeerId, record: Uint8Array): Promise<void> {
+    await this.configs.storeSignedRecord(peer, record)
+  }
+
   /**
    * The ECH outcome of a connection this encrypter secured: pass the
    * `Connection` (or the stream given to `secureInbound`/`secureOutbound`).
    */
   getConnectionInfo (connection: { timeline?: object }): EchConnectionInfo | undefined {
-    const key = connection.timeline ?? connection
-    return this.connections.get(key)
+    return this.connections.get(connection.timeline ?? connection)
   }
 
   async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
-    const start = performance.now()
-    const remotePeer = options?.remotePeer
+    const attempt = this.attempt(connection, 'outbound', options)
+    const { remotePeer } = attempt
     const mode = this.effectiveMode()
     const plan = await this.planOutbound(mode, remotePeer)
 
     if (plan.offer == null) {
       if (mode === 'require') {
-        const err = new EchRequiredError(`ECH required but not possible: ${plan.reason}`)
-        this.handshakeFailed('outbound', remotePeer, err)
-        this.abort(connection, err)
+        this.monitor.requireRefused({ role: 'initiator', remotePeer, remoteAddr: attempt.remoteAddr, reason: plan.reason })
+        this.refuse(attempt, new EchRequiredError(`ECH required but not possible: ${plan.reason}`))
       }
       if (this.init.grease !== true || mode === 'disabled') {
-        const secured = await this.stock.secureOutbound(connection, options)
-        this.record(connection, 'outbound', 'fallback', start, secured.remotePeer, { reason: plan.reason })
-        return secured
+        return this.stockOutbound(attempt, options, plan.reason)
       }
     }
 
     const { offer } = plan
-    const log = connection.log?.newScope('noise-ech') ?? this.log
-    const lp = this.lp(connection)
+    const frames = noiseFrames(connection)
     let result: HandshakeResult
     try {
       result = await performInitiatorHandshake({
-        ...this.handshakeInit(lp, log, options),
+        ...this.handshakeInit(frames, connection, options),
         remoteIdentityKey: remotePeer?.publicKey,
         ech: offer != null && remotePeer != null
           ? { kind: 'offer', config: offer.config, publicKey: offer.publicKey, targetPeer: remotePeer }
@@ -161,36 +179,104 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
         require: mode === 'require'
       }, this.withTimeout(options))
     } catch (err: any) {
-      if (err instanceof EchRejectedError && err.retryRecord != null && remotePeer != null) {
-        const retryConfigsLearned = await this.learnRetryConfigs(remotePeer, err.retryRecord)
-        this.record(connection, 'outbound', 'rejected', start, remotePeer, { reason: 'require-refused', retryConfigsLearned })
-      } else if (offer != null && remotePeer != null) {
-        const kind = failureKind(err)
-        if (kind != null) {
+      if (err instanceof EchRejectedError && remotePeer != null) {
+        // require mode: refused before message 3; the responder is authenticated
+        const retryConfigsLearned = err.retryRecord != null && await this.learnRetryConfigs(remotePeer, err.retryRecord)
+        this.monitor.requireRefused({ role: 'initiator', remotePeer, remoteAddr: attempt.remoteAddr, reason: 'rejected' })
+        this.record(attempt, 'rejected', remotePeer, { reason: 'require-refused', retryConfigsLearned, configId: offer?.config.configId, error: err.name })
+      } else {
+        const kind = offer != null && remotePeer != null ? failureKind(err) : undefined
+        if (kind != null && remotePeer != null) {
           this.policy.recordFailure(remotePeer, kind)
         }
+        this.failed(attempt, err, 'ech')
       }
-      this.handshakeFailed('outbound', remotePeer, err)
       throw err
     }
 
-    const secured = this.secured(lp, result, options)
-    let retryLearned = false
-    if (result.ech === 'rejected' && result.retryRecord != null) {
-      retryLearned = await this.learnRetryConfigs(secured.remotePeer, result.retryRecord)
-    }
+    const secured = this.secured(frames, result, options)
+    const retryConfigsLearned = result.ech === 'rejected' && result.retryRecord != null &&
+      await this.learnRetryConfigs(secured.remotePeer, result.retryRecord)
     if (offer != null) {
       // retry configs are neither success nor failure for the breaker
-      if (retryLearned) {
+      if (retryConfigsLearned) {
         this.policy.recordRetry(secured.remotePeer)
       } else {
         this.policy.recordSuccess(secured.remotePeer)
       }
     }
-    this.record(connection, 'outbound', result.ech === 'not-offered' ? 'fallback' : result.ech, start, secured.remotePeer, {
-      configId: result.configId,
-      retryConfigsLearned: retryLearned
+    this.record(attempt, result.ech === 'not-offered' ? 'fallback' : result.ech, secured.remotePeer, {
+      configId: result.configId ?? offer?.config.configId,
+      retryConfigsLearned
     })
+    return secured
+  }
+
+  async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
+    const attempt = this.attempt(connection, 'inbound', options)
+    const mode = this.effectiveMode()
+    if (mode === 'disabled') {
+      return this.stockInbound(attempt, connection, options, 'disabled')
+    }
+
+    const signal = this.withTimeout(options)
+    let frame: Awaited<ReturnType<typeof readFirstFrame>>
+    let outerHello: ReturnType<typeof extractOuterHello>
+    try {
+      frame = await readFirstFrame(connection, signal)
+    } catch (err) {
+      this.failed(attempt, err, 'stock')
+      throw err
+    }
+    try {
+      outerHello = extractOuterHello(frame.message)
+    } catch (err) {
+      frame.release()
+      this.monitor.malformed({ remoteAddr: attempt.remoteAddr, error: err })
+      this.failed(attempt, err, 'ech')
+      throw err
+    }
+
+    if (outerHello == null) {
+      if (mode === 'require') {
+        this.monitor.requireRefused({ role: 'responder', remoteAddr: attempt.remoteAddr, reason: 'not-offered' })
+        this.refuse(attempt, new EchRequiredError('not-offered'), frame.release())
+      }
+      return this.stockInbound(attempt, frame.restore(), options, 'not-offered')
+    }
+
+    const frames = noiseFrames(frame.release())
+    let result: HandshakeResult
+    try {
+      result = await performResponderHandshake({
+        ...this.handshakeInit(frames, connection, options),
+        remoteIdentityKey: options?.remotePeer?.publicKey,
+        message1: frame.message,
+        keys: this.keys.getKeys(),
+        localPeer: this.components.peerId,
+        retryRecord: await this.getSignedConfigRecord(),
+        require: mode === 'require',
+        onOuterHello: ({ accepted, reason, enc }) => {
+          // reported before message 2, so probes that hang up are seen too
+          if (accepted) {
+            this.monitor.outerHelloAccepted({ remoteAddr: attempt.remoteAddr, enc })
+          } else {
+            this.monitor.outerHelloFailed({ remoteAddr: attempt.remoteAddr, enc, reason })
+          }
+        }
+      }, signal)
+    } catch (err: any) {
+      if (err instanceof EchRequiredError) {
+        this.monitor.requireRefused({ role: 'responder', remoteAddr: attempt.remoteAddr, reason: err.reason })
+      } else if (err?.name === 'EchDecodeError') {
+        this.monitor.malformed({ remoteAddr: attempt.remoteAddr, error: err })
+      }
+      this.failed(attempt, err, 'ech')
+      throw err
+    }
+
+    const secured = this.secured(frames, result, options)
+    this.record(attempt, result.ech === 'accepted' ? 'accepted' : 'rejected', secured.remotePeer, { configId: result.configId })
     return secured
   }
 
@@ -214,116 +300,57 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     return decision.offer ? lookup : { reason: decision.reason }
   }
 
-  /** The operator kill switch (`ECH_ENABLED=false` or `setEnabled(false)`) wins over `mode` */
+  /** The operator kill switch (`ECH_ENABLED=false` or `policy.setEnabled(false)`) wins over `mode` */
   private effectiveMode (): EchMode {
     return this.policy.isEnabled() ? this.mode : 'disabled'
   }
 
-  async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
-    const start = performance.now()
-    const mode = this.effectiveMode()
-    if (mode === 'disabled') {
-      const secured = await this.stock.secureInbound(connection, options)
-      this.record(connection, 'inbound', 'fallback', start, secured.remotePeer, { reason: 'disabled' })
-      return secured
-    }
-
-    const signal = this.withTimeout(options)
-    let frame: Awaited<ReturnType<typeof readFirstFrame>>
+  private async stockOutbound (attempt: Attempt, options: SecureConnectionOptions | undefined, reason: EchFallbackReason): Promise<SecuredConnection<NoiseExtensions>> {
+    this.monitor.fallback(reason, attempt.remotePeer)
     try {
-      frame = await readFirstFrame(connection, signal)
+      const secured = await this.stock.secureOutbound(attempt.connection, options)
+      this.record(attempt, 'fallback', secured.remotePeer, { reason })
+      return secured
     } catch (err) {
-      this.handshakeFailed('inbound', options?.remotePeer, err)
+      this.failed(attempt, err, 'stock')
       throw err
     }
-    const outerHello = (() => {
-      try {
-        return extractOuterHello(frame.message)
-      } catch (err) {
-        frame.release()
-        this.handshakeFailed('inbound', options?.remotePeer, err)
-        throw err
-      }
-    })()
-
-    if (outerHello == null) {
-      if (mode === 'require') {
-        const err = new EchRequiredError('ECH required but the initiator did not offer it')
-        this.handshakeFailed('inbound', options?.remotePeer, err)
-        this.abort(frame.release(), err)
-      }
-      const secured = await this.stock.secureInbound(frame.restore(), options)
-      this.record(connection, 'inbound', 'not-offered', start, secured.remotePeer, {})
-      return secured
-    }
-
-    const log = connection.log?.newScope('noise-ech') ?? this.log
-    const lp = this.lp(frame.release())
-    let result: HandshakeResult
-    try {
-      result = await performResponderHandshake({
-        ...this.handshakeInit(lp, log, options),
-        remoteIdentityKey: options?.remotePeer?.publicKey,
-        message1: frame.message,
-        keys: this.keys.getKeys(),
-        localPeer: this.components.peerId,
-        retryRecord: await this.getSignedConfigRecord(),
-        require: mode === 'require'
-      }, signal)
-    } catch (err) {
-      this.handshakeFailed('inbound', options?.remotePeer, err)
-      throw err
-    }
-
-    const secured = this.secured(lp, result, options)
-    this.record(connection, 'inbound', result.ech === 'accepted' ? 'accepted' : 'rejected', start, secured.remotePeer, { configId: result.configId })
-    return secured
   }
 
-  private handshakeInit (connection: ReturnType<EchNoise['lp']>, log: Logger, options?: SecureConnectionOptions): HandshakeInit {
+  private async stockInbound (attempt: Attempt, stream: MessageStream, options: SecureConnectionOptions | undefined, reason: 'disabled' | 'not-offered'): Promise<SecuredConnection<NoiseExtensions>> {
+    this.monitor.fallback(reason, attempt.remotePeer)
+    try {
+      const secured = await this.stock.secureInbound(stream, options)
+      this.record(attempt, reason === 'disabled' ? 'fallback' : 'not-offered', secured.remotePeer, reason === 'disabled' ? { reason } : {})
+      return secured
+    } catch (err) {
+      this.failed(attempt, err, 'stock')
+      throw err
+    }
+  }
+
+  private handshakeInit (frames: LengthPrefixedStream, connection: MessageStream, options?: SecureConnectionOptions): HandshakeInit {
     const streamMuxers = options?.skipStreamMuxerNegotiation === true ? [] : [...this.components.upgrader.getStreamMuxers().keys()]
     return {
-      connection,
+      connection: frames,
       provider: this.init.provider ?? nodeProvider,
       privateKey: this.components.privateKey,
       staticKey: this.staticKey,
       extensions: { streamMuxers, webtransportCerthashes: [], ...this.init.noise?.extensions },
       prologue: this.init.noise?.prologueBytes,
-      log
+      log: connection.log?.newScope('noise-ech') ?? this.log
     }
   }
 
-  private lp (connection: MessageStream): ReturnType<typeof lpStream<MessageStream>> {
-    return lpStream(connection, {
-      lengthEncoder: uint16BEEncode,
-      lengthDecoder: uint16BEDecode,
-      maxDataLength: NOISE_MAX_FRAME
-    })
-  }
-
-  private secured (lp: ReturnType<EchNoise['lp']>, result: HandshakeResult, options?: SecureConnectionOptions): SecuredConnection<NoiseExtensions> {
-    const remotePeer = peerIdFromPublicKey(publicKeyFromProtobuf(result.payload.identityKey))
+  private secured (frames: LengthPrefixedStream, result: HandshakeResult, options?: SecureConnectionOptions): SecuredConnection<NoiseExtensions> {
     return {
-      connection: toMessageStream(lp.unwrap(), result),
+      connection: toMessageStream(frames.unwrap(), result),
       remoteExtensions: result.payload.extensions,
-      remotePeer,
-      streamMuxer: options?.skipStreamMuxerNegotiation === true ? undefined : this.getStreamMuxer(result.payload.extensions?.streamMuxers)
+      remotePeer: peerIdFromPublicKey(publicKeyFromProtobuf(result.payload.identityKey)),
+      streamMuxer: options?.skipStreamMuxerNegotiation === true
+        ? undefined
+        : selectStreamMuxer(this.components.upgrader.getStreamMuxers(), result.payload.extensions?.streamMuxers)
     }
-  }
-
-  /** As stock Noise: the first muxer the remote listed that we also have */
-  private getStreamMuxer (protocols?: string[]): StreamMuxerFactory | undefined {
-    if (protocols == null || protocols.length === 0) {
-      return
-    }
-    const streamMuxers = this.components.upgrader.getStreamMuxers()
-    for (const protocol of protocols) {
-      const muxer = streamMuxers.get(protocol)
-      if (muxer != null) {
-        return muxer
-      }
-    }
-    throw new InvalidCryptoExchangeError('Early muxer negotiation was requested but the initiator and responder had no common muxers')
   }
 
   private withTimeout (options?: SecureConnectionOptions): SecureConnectionOptions {
@@ -340,51 +367,58 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       return true
     } catch (err: any) {
       this.log.error('refusing retry configs from %p - %e', remotePeer, err)
-      this.safeDispatchEvent('ech:threat', { detail: { kind: 'bad-retry-configs', severity: 'high', remotePeer, count: 1, error: err?.name } })
+      this.monitor.retryConfigsRefused({ remotePeer, error: err })
       return false
     }
   }
 
-  private record (connection: MessageStream, direction: 'inbound' | 'outbound', outcome: EchOutcome, start: number, remotePeer: PeerId | undefined, extra: Partial<EchConnectionInfo>): void {
-    const info: EchConnectionInfo = {
+  private attempt (connection: MessageStream, direction: 'inbound' | 'outbound', options?: SecureConnectionOptions): Attempt {
+    return {
+      connection,
       direction,
-      outcome,
-      remotePeer,
-      remoteAddr: (connection as { remoteAddr?: EchConnectionInfo['remoteAddr'] }).remoteAddr,
-      durationMs: performance.now() - start,
-      ...extra
+      start: performance.now(),
+      remotePeer: options?.remotePeer,
+      remoteAddr: (connection as { remoteAddr?: Multiaddr }).remoteAddr
     }
-    this.connections.set((connection as { timeline?: object }).timeline ?? connection, info)
-    this.log('%s connection with %p: ECH %s', direction, remotePeer, outcome)
-    this.safeDispatchEvent(`ech:${outcome}`, { detail: info })
-    this.safeDispatchEvent('ech:outcome', { detail: info })
   }
 
-  private handshakeFailed (direction: 'inbound' | 'outbound', remotePeer: PeerId | undefined, err: any): void {
-    this.log.error('%s ECH handshake with %p failed - %e', direction, remotePeer, err)
-    this.safeDispatchEvent('ech:error', { detail: { direction, remotePeer, error: err?.name ?? 'Error' } })
+  private record (attempt: Attempt, outcome: EchOutcome, remotePeer: PeerId, extra: Partial<EchConnectionInfo>): void {
+    const info: EchConnectionInfo = {
+      direction: attempt.direction,
+      role: attempt.direction === 'outbound' ? 'initiator' : 'responder',
+      outcome,
+      path: outcome === 'fallback' || outcome === 'not-offered' ? 'stock' : 'ech',
+      remotePeer,
+      remoteAddr: attempt.remoteAddr,
+      durationMs: performance.now() - attempt.start,
+      ...extra,
+      retryConfigs: extra.retryConfigsLearned
+    }
+    this.connections.set((attempt.connection as { timeline?: object }).timeline ?? attempt.connection, info)
+    this.log('%s connection with %p: ECH %s', attempt.direction, remotePeer, outcome)
+    this.monitor.handshake(info)
   }
 
-  private abort (connection: MessageStream, err: Error): never {
-    connection.abort(err)
+  private failed (attempt: Attempt, err: any, path: 'ech' | 'stock'): void {
+    this.log.error('%s handshake with %p failed - %e', attempt.direction, attempt.remotePeer, err)
+    this.monitor.handshake({
+      direction: attempt.direction,
+      role: attempt.direction === 'outbound' ? 'initiator' : 'responder',
+      outcome: 'failed',
+      path,
+      durationMs: performance.now() - attempt.start,
+      remotePeer: attempt.remotePeer,
+      remoteAddr: attempt.remoteAddr,
+      reason: err?.name,
+      error: err?.name ?? 'Error'
+    })
+  }
+
+  /** Refuse a connection (require mode): report, close, throw */
+  private refuse (attempt: Attempt, err: Error, stream: MessageStream = attempt.connection): never {
+    this.failed(attempt, err, 'ech')
+    stream.abort(err)
     throw err
-  }
-}
-
-type OutboundPlan = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: EchFallbackReason }
-
-/**
- * How a failed handshake after an ECH offer counts for the circuit breaker.
- * A wrong remote peer is not ECH's fault and does not count.
- */
-function failureKind (err: any): HandshakeFailureKind | undefined {
-  switch (err?.name) {
-    case 'UnexpectedPeerError': return undefined
-    case 'TimeoutError': case 'AbortError': return 'timeout'
-    case 'UnexpectedEOFError': case 'StreamStateError': case 'ConnectionClosedError': return 'close'
-    case 'StreamResetError': return 'reset'
-    case 'InvalidCryptoExchangeError': case 'EchDecodeError': case 'ProtobufDecodeError': case 'MessageTooLargeError': return 'decode'
-    default: return err?.code === 'ECONNRESET' ? 'reset' : 'other'
   }
 }
 

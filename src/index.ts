@@ -23,7 +23,7 @@
 import './polyfill.js'
 
 export { echNoise, EchNoise } from './ech-noise.js'
-export type { EchConnectionInfo, EchHandshakeError, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome, EchThreat } from './types.js'
+export type { EchConnectionInfo, EchFallbackReason, EchHandshakeError, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome, EchThreat, EchThreatKind, EchRotationDetail, EchBreakerDetail, AuditEntry } from './types.js'
 export { ECH_PEER_STORE_KEY } from './config/peer-store.js'
 export * from './config/index.js'
 export { createSignedConfigRecord, openSignedConfigRecord, EchRecordExpiredError, EchRecordInvalidError, EchRecordSignerError } from './config/record.js'
@@ -33,3 +33,7 @@ export { EchDecodeError, EchRejectedError, EchRequiredError } from './handshake/
 export { nodeProvider } from './hpke/provider-node.js'
 export { nobleProvider } from './hpke/provider-noble.js'
 export type { CryptoProvider } from './hpke/provider.js'
+export { EchPolicy, EchPolicyConfigError, rolloutBucket, ENV_ENABLED, ENV_ROLLOUT_PERCENTAGE } from './policy/index.js'
+export type { PolicyDecision, PolicyState, BreakerInfo, EchPolicyInit } from './policy/index.js'
+export { EchMonitor } from './monitor/index.js'
+export type { EchMonitorInit, EchMonitorCounters, EchHandshakeReport } from './monitor/index.js'

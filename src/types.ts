@@ -5,10 +5,10 @@ import type { NoOfferReason } from './config/peer-store.js'
 import type { CryptoProvider } from './hpke/provider.js'
 import type { EchKey } from './keys/generate.js'
 import type { EchKeyManagerInit } from './keys/manager.js'
+import type { EchBreakerDetail, EchHandshakeReport, EchMonitorInit, EchRotationDetail, EchThreatDetail } from './monitor/types.js'
 import type { EchPolicyOptions, PolicyFallbackReason } from './policy/types.js'
 import type { NoiseInit } from '@chainsafe/libp2p-noise'
 import type { ComponentLogger, Metrics, PeerId, PeerStore, PrivateKey, Upgrader } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Datastore } from 'interface-datastore'
 import type { TypedEventTarget } from 'main-event'
 
@@ -34,36 +34,27 @@ export type EchOutcome = 'accepted' | 'rejected' | 'grease' | 'not-offered' | 'f
 /** Why a dial went to stock Noise */
 export type EchFallbackReason = 'disabled' | 'no-peer-id' | NoOfferReason | PolicyFallbackReason
 
-export interface EchConnectionInfo {
+/**
+ * One secured connection as the encrypter saw it: the event detail of
+ * `ech:<outcome>` and `ech:outcome`, and what `getConnectionInfo()` returns.
+ */
+export interface EchConnectionInfo extends EchHandshakeReport {
   direction: 'inbound' | 'outbound'
   outcome: EchOutcome
-  remotePeer?: PeerId
-  remoteAddr?: Multiaddr
-  /** The config id ECH used (accepted) or offered */
-  configId?: number
-  /** Why the connection went to stock Noise (`disabled`, `no-config`, `no-peer-id`, …) */
+  /** Why the connection went to stock Noise (`disabled`, `no-config`, `rollout`, …) */
   reason?: string
   /** Whether retry configs from the responder were verified and stored */
   retryConfigsLearned?: boolean
-  /** Time spent in `secureInbound`/`secureOutbound`, ms */
-  durationMs: number
 }
 
-export interface EchThreat {
-  kind: string
-  severity: 'low' | 'medium' | 'high'
-  remotePeer?: PeerId
-  remoteAddr?: Multiaddr
-  count: number
-  error?: string
-}
-
-export interface EchHandshakeError {
+/** The detail of `ech:error`: a handshake that failed (or was refused in `require` mode) */
+export interface EchHandshakeError extends EchHandshakeReport {
   direction: 'inbound' | 'outbound'
-  remotePeer?: PeerId
   /** `err.name` of the failure */
   error: string
 }
+
+export type { EchThreatDetail as EchThreat, EchThreatKind, EchRotationDetail, EchBreakerDetail, AuditEntry } from './monitor/types.js'
 
 export interface EchNoiseEvents {
   'ech:accepted': CustomEvent<EchConnectionInfo>
@@ -73,8 +64,10 @@ export interface EchNoiseEvents {
   'ech:fallback': CustomEvent<EchConnectionInfo>
   /** Every secured connection, whatever its outcome */
   'ech:outcome': CustomEvent<EchConnectionInfo>
-  'ech:threat': CustomEvent<EchThreat>
   'ech:error': CustomEvent<EchHandshakeError>
+  'ech:threat': CustomEvent<EchThreatDetail>
+  'ech:rotated': CustomEvent<EchRotationDetail>
+  'ech:breaker': CustomEvent<EchBreakerDetail>
 }
 
 export interface EchNoiseInit {
@@ -102,6 +95,8 @@ export interface EchNoiseInit {
   rolloutPercentage?: number
   /** Circuit breaker and persistence settings; `env` replaces `process.env` (tests) */
   policy?: Omit<EchPolicyOptions, 'enabled' | 'rolloutPercentage'>
+  /** Threat detection thresholds, tracker sizes and the audit sink */
+  monitor?: Omit<EchMonitorInit, 'events' | 'getLiveKeys' | 'getOpenBreakers'>
   /** Handshake deadline when the caller gives no abort signal, ms (default 10 000) */
   handshakeTimeout?: number
 }

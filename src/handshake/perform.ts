@@ -189,6 +189,7 @@ export async function performResponderHandshake (init: ResponderInit, options?: 
       }
       const hello = decodeOuterHello(field)
       const opened = openOuterHello(provider, message1.subarray(0, DHLEN), hello, init.keys, init.localPeer.toMultihash().bytes)
+      init.onOuterHello?.({ accepted: opened.accepted, reason: opened.accepted ? undefined : opened.reason, enc: hello.enc })
       if (!opened.accepted) {
         log.trace('stage 0 - responder cannot accept the outer hello: %s', opened.reason)
         if (init.require === true) { throw new EchRequiredError(opened.reason) }

@@ -1,7 +1,7 @@
 /**
  * The handshake engine's API: what the wrapper passes in and gets back.
  */
-import type { EchKeyEntry, RandomBytes } from './ech.js'
+import type { EchKeyEntry, EchRejectReason, RandomBytes } from './ech.js'
 import type { NoiseExtensions, NoiseHandshakePayload } from './payload.js'
 import type { EchConfig } from '../config/types.js'
 import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
@@ -60,6 +60,11 @@ export interface ResponderInit extends HandshakeInit {
   retryRecord?: Uint8Array
   /** Close before message 2 unless ECH was accepted for this peer */
   require?: boolean
+  /**
+   * Called as soon as an outer hello was tried (before message 2), so that
+   * monitoring sees probes that never finish the handshake
+   */
+  onOuterHello?(event: { accepted: boolean, reason?: EchRejectReason, enc: Uint8Array }): void
 }
 
 export interface HandshakeResult {

@@ -21,7 +21,7 @@ export type EchHandshakeLabel = `${EchRole}_${EchHandshakeOutcome}`
  * Why a connection went to stock Noise. Anything else is counted as `other`,
  * so the metric's label set stays closed.
  */
-export type EchFallbackReason = 'disabled' | 'rollout' | 'breaker-open' | 'no-peer-id' | 'no-config' | 'not-offered' | 'other'
+export type EchFallbackReason = 'disabled' | 'rollout' | 'breaker-open' | 'no-peer-id' | 'no-config' | 'expired-config' | 'unusable-config' | 'not-offered' | 'other'
 
 /**
  * - `probing`: outer hellos from one source that fail to decrypt, above a rate

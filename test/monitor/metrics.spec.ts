@@ -94,6 +94,7 @@ describe('monitor/metrics', () => {
     monitor.fallback('no-config')
     monitor.fallback('breaker-open', fakePeer('p'))
     monitor.fallback('not-offered')
+    monitor.fallback('expired-config')
     monitor.fallback('a new reason nobody typed' as any)
     const n = 'libp2p_ech_noise_fallbacks_total'
     expect(await samples(registry, n)).to.deep.equal([
@@ -102,6 +103,8 @@ describe('monitor/metrics', () => {
       `${n}{reason="breaker-open"} 1`,
       `${n}{reason="no-peer-id"} 0`,
       `${n}{reason="no-config"} 2`,
+      `${n}{reason="expired-config"} 1`,
+      `${n}{reason="unusable-config"} 0`,
       `${n}{reason="not-offered"} 1`,
       `${n}{reason="other"} 1`
     ])
