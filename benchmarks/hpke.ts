@@ -1,7 +1,9 @@
 /**
- * HPKE base-mode throughput, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 /
- * AES-128-GCM: ours over node:crypto, ours over
- * `@noble/*`, and `@hpke/core`.
+ * HPKE base-mode throughput, KEM / HKDF-SHA256 / AES-128-GCM with KEM =
+ * DHKEM(X25519, HKDF-SHA256) (0x0020) or X-Wing (0x647a): ours over
+ * node:crypto, ours over `@noble/*`, and hpke-js (`@hpke/core`, with
+ * `@hpke/hybridkem-x-wing` for X-Wing), which is the reference of each KEM's
+ * "vs" column.
  *
  * Run: `npx tsx benchmarks/hpke.ts [--rounds 7] [--ms 300]`
  *
@@ -16,6 +18,8 @@
 import crypto from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
+import { XWing } from '@hpke/hybridkem-x-wing'
+import { outerHelloLength } from '../src/handshake/outer-hello.js'
 import { setupBaseR, setupBaseS } from '../src/hpke/hpke.js'
 import { nobleProvider } from '../src/hpke/provider-noble.js'
 import { nodeProvider } from '../src/hpke/provider-node.js'
@@ -37,18 +41,22 @@ const plaintext = Uint8Array.from(crypto.randomBytes(64))
 const exporterContext = new TextEncoder().encode('libp2p-noise-ech psk')
 // @hpke/core 1.9 has no ChaCha20-Poly1305 (a separate package), so the
 // comparison runs AES-128-GCM on all three.
-const SUITE = { kemId: 0x0020, kdfId: 0x0001, aeadId: 0x0001 }
+const X25519 = 0x0020
+const X_WING = 0x647a
+const suiteOf = (kemId: number): { kemId: number, kdfId: number, aeadId: number } => ({ kemId, kdfId: 0x0001, aeadId: 0x0001 })
 const POOL = 16
 
 interface Impl {
   name: string
+  kemId: number
   sender(): unknown
   recipient(): unknown
 }
 
-function ours (provider: CryptoProvider): Impl {
+function ours (provider: CryptoProvider, kemId = X25519): Impl {
+  const SUITE = suiteOf(kemId)
   const kem = getKem(SUITE.kemId)
-  if (kem == null) { throw new Error('DHKEM(X25519) is not registered') }
+  if (kem == null) { throw new Error(`KEM 0x${kemId.toString(16)} is not registered`) }
   const skR = kem.generateKeyPair(provider)
   const pkR = kem.importPublicKey(provider, skR.publicKey)
   const pool = Array.from({ length: POOL }, () => {
@@ -58,6 +66,7 @@ function ours (provider: CryptoProvider): Impl {
   let i = 0
   return {
     name: `ours (${provider.name})`,
+    kemId,
     sender: () => {
       const { enc, context } = setupBaseS(provider, SUITE, pkR, info)
       const ct = context.seal(aad, plaintext)
@@ -76,8 +85,8 @@ function ours (provider: CryptoProvider): Impl {
   }
 }
 
-async function hpkeCore (): Promise<Impl> {
-  const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes128Gcm() })
+async function hpkeCore (kemId = X25519): Promise<Impl> {
+  const suite = new CipherSuite({ kem: kemId === X_WING ? new XWing() : new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes128Gcm() })
   const rkp = await suite.kem.generateKeyPair()
   const pkR = rkp.publicKey
   const pool = await Promise.all(Array.from({ length: POOL }, async () => {
@@ -86,7 +95,8 @@ async function hpkeCore (): Promise<Impl> {
   }))
   let i = 0
   return {
-    name: '@hpke/core',
+    name: kemId === X_WING ? '@hpke/core + hybridkem-x-wing' : '@hpke/core',
+    kemId,
     sender: async () => {
       const context = await suite.createSenderContext({ recipientPublicKey: pkR, info })
       const ct = await context.seal(plaintext, aad)
@@ -122,7 +132,11 @@ function median (xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-const impls = [ours(nodeProvider), ours(nobleProvider), await hpkeCore()]
+const impls = [
+  ours(nodeProvider), ours(nobleProvider), await hpkeCore(),
+  ours(nodeProvider, X_WING), ours(nobleProvider, X_WING), await hpkeCore(X_WING)
+]
+const kemLabel = (kemId: number): string => kemId === X_WING ? 'X-Wing' : 'X25519'
 const ops = ['sender', 'recipient'] as const
 const samples = new Map<string, number[]>()
 
@@ -133,28 +147,37 @@ for (let round = -1; round < ROUNDS; round++) {
     for (const op of ops) {
       const rate = await slice(impl[op])
       if (round >= 0) {
-        const key = `${impl.name}/${op}`
+        const key = `${kemLabel(impl.kemId)}/${impl.name}/${op}`
         samples.set(key, [...(samples.get(key) ?? []), rate])
       }
     }
   }
 }
 
-const reference = impls[impls.length - 1].name
+// the hpke-js row of the same KEM is each row's reference
+const reference = (kemId: number): Impl => impls.filter(i => i.kemId === kemId).slice(-1)[0]
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
 const lines = [
-  `node ${process.version}, ${ROUNDS} rounds x ${SLICE_MS} ms, median ops/s; suite X25519/HKDF-SHA256/AES-128-GCM`,
+  `node ${process.version}, ${ROUNDS} rounds x ${SLICE_MS} ms, median ops/s; suite KEM/HKDF-SHA256/AES-128-GCM`,
   `info ${info.byteLength} B, plaintext ${plaintext.byteLength} B, aad ${aad.byteLength} B, export 32 B`,
   '',
-  '| implementation | SetupS+Seal+Export | vs @hpke/core | SetupR+Open+Export | vs @hpke/core |',
-  '|---|---:|---:|---:|---:|'
+  '| KEM | implementation | SetupS+Seal+Export | vs hpke-js | SetupR+Open+Export | vs hpke-js |',
+  '|---|---|---:|---:|---:|---:|'
 ]
 for (const impl of impls) {
   const cells = ops.flatMap(op => {
-    const value = median(samples.get(`${impl.name}/${op}`) ?? [])
-    const ref = median(samples.get(`${reference}/${op}`) ?? [])
+    const value = median(samples.get(`${kemLabel(impl.kemId)}/${impl.name}/${op}`) ?? [])
+    const ref = median(samples.get(`${kemLabel(impl.kemId)}/${reference(impl.kemId).name}/${op}`) ?? [])
     return [fmt(value), `${(value / ref).toFixed(2)}x`]
   })
-  lines.push(`| ${impl.name} | ${cells.join(' | ')} |`)
+  lines.push(`| ${kemLabel(impl.kemId)} | ${impl.name} | ${cells.join(' | ')} |`)
+}
+// Wire cost: the ECH outer hello with a 64-byte inner hello (an Ed25519 PeerId
+// padded, see src/handshake/ech.ts) sealed with a 16-byte tag
+lines.push('', '| KEM | enc | outer hello | public key in ECHConfig |', '|---|---:|---:|---:|')
+for (const kemId of [X25519, X_WING]) {
+  const kem = getKem(kemId)
+  if (kem == null) { continue }
+  lines.push(`| ${kemLabel(kemId)} | ${kem.encLength} B | ${outerHelloLength(kem.encLength, 64 + 16)} B | ${kem.publicKeyLength} B |`)
 }
 process.stdout.write(lines.join('\n') + '\n')

@@ -10,6 +10,7 @@
 import { open, readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { echConfigListToBase64 } from '../config/base64.js'
+import { supportedKems } from '../hpke/registry.js'
 import { DEFAULT_KEM, DEFAULT_PUBLIC_NAME, generateEchKey } from '../keys/generate.js'
 import { echKeyToPem } from '../keys/pem.js'
 import { formatReport, inspectConfigList, readInspectInput } from './inspect.js'
@@ -40,7 +41,7 @@ Commands:
 
 keygen options:
   --public-name NAME   ECHConfig public_name (default ${DEFAULT_PUBLIC_NAME})
-  --kem NAME           HPKE KEM (default ${DEFAULT_KEM})
+  --kem NAME           HPKE KEM: ${supportedKems().map(k => k.name).join(', ')} (default ${DEFAULT_KEM})
   --config-id N        config_id 0..255 (default: random)
   --out FILE           write the key file here (refuses to overwrite)
   --force              overwrite FILE if it exists

@@ -8,7 +8,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { decodeBase64 } from '../config/base64.js'
 import { parseEchConfigList } from '../config/codec.js'
 import { parseEchPem } from '../config/pem.js'
-import { aeadName, hex16, kdfName, kemName } from './names.js'
+import { aeadName, hex16, kdfName, kemName, keyAlgorithmName } from './names.js'
 import type { EchConfigListEntry } from '../config/codec.js'
 
 /** The `inspect` argument is neither a file nor base64 */
@@ -51,7 +51,8 @@ export interface InspectReport {
   source: InspectInput['source']
   length: number
   usable: number
-  privateKey?: { present: true, algorithm: string }
+  /** `name` is set for the key algorithms this package reads (X25519, X-Wing) */
+  privateKey?: { present: true, algorithm: string, name?: string }
   configs: InspectedConfig[]
 }
 
@@ -133,7 +134,8 @@ export function inspectConfigList (input: InspectInput): InspectReport {
     configs: parsed.entries.map(describeEntry)
   }
   if (input.privateKeyAlgorithm != null) {
-    report.privateKey = { present: true, algorithm: input.privateKeyAlgorithm }
+    const name = keyAlgorithmName(input.privateKeyAlgorithm)
+    report.privateKey = { present: true, algorithm: input.privateKeyAlgorithm, ...(name != null ? { name } : {}) }
   }
   return report
 }
@@ -152,7 +154,8 @@ export function formatReport (report: InspectReport): string {
   const n = report.configs.length
   lines.push(`ECHConfigList (${report.source}, ${report.length} bytes): ${n} config${n === 1 ? '' : 's'}, ${report.usable} usable`)
   if (report.privateKey != null) {
-    lines.push(`private key: present (algorithm ${report.privateKey.algorithm}), not shown`)
+    const name = report.privateKey.name != null ? `${report.privateKey.name}, ` : ''
+    lines.push(`private key: present (${name}algorithm ${report.privateKey.algorithm}), not shown`)
   }
   for (const c of report.configs) {
     const status = c.usable ? 'usable' : `unusable: ${c.skipReason?.code} (${c.skipReason?.detail})`

@@ -3,6 +3,7 @@
  * registry), including ones this package does not implement, so `inspect`
  * can say what a foreign config asks for.
  */
+import { OID_X25519, OID_XWING } from '../config/pkcs8.js'
 import { getKem } from '../hpke/registry.js'
 
 const KEMS: Record<number, string> = {
@@ -42,4 +43,15 @@ export function kdfName (id: number): string {
 
 export function aeadName (id: number): string {
   return AEADS[id] ?? 'unknown'
+}
+
+/** PKCS#8 privateKeyAlgorithm OIDs of the ECH key files we read and write */
+const KEY_ALGORITHMS: Record<string, string> = {
+  [OID_X25519]: 'X25519',
+  [OID_XWING]: 'X-Wing'
+}
+
+/** The name of a PKCS#8 key algorithm OID, or undefined when we do not know it */
+export function keyAlgorithmName (oid: string): string | undefined {
+  return KEY_ALGORITHMS[oid]
 }

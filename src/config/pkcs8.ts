@@ -1,6 +1,7 @@
 /**
  * Just enough DER (X.690) to read and write the PKCS#8 `PRIVATE KEY` block of
- * an ECH PEM file (RFC 5958 OneAsymmetricKey; X25519 per RFC 8410 §7):
+ * an ECH PEM file (RFC 5958 OneAsymmetricKey; X25519 per RFC 8410 §7; X-Wing
+ * per draft-connolly-cfrg-xwing-kem-06 §5.8.2):
  *
  * ```
  * OneAsymmetricKey ::= SEQUENCE { version INTEGER (0|1),
@@ -8,6 +9,8 @@
  *   attributes [0] IMPLICIT ... OPTIONAL, publicKey [1] IMPLICIT ... OPTIONAL }
  * CurvePrivateKey ::= OCTET STRING   -- inside privateKey, 32 bytes for X25519
  * ```
+ *
+ * An X-Wing key has no inner wrapping: privateKey holds the raw 32-byte seed.
  */
 import { EchConfigError } from './errors.js'
 
@@ -16,6 +19,19 @@ const X25519_SECRET_LENGTH = 32
 /** SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.110 }, OCTET STRING { OCTET STRING (32) } } */
 const X25519_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20
+])
+
+/**
+ * id-XWing, 1.3.6.1.4.1.62253.25722 (draft-connolly-cfrg-xwing-kem-06 to -10
+ * §5.8). It sits in a private-enterprise arc named by the draft, not in an
+ * IETF-assigned arc, and could change if the draft is superseded.
+ */
+export const OID_XWING = '1.3.6.1.4.1.62253.25722'
+const XWING_SEED_LENGTH = 32
+/** SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.6.1.4.1.62253.25722 }, OCTET STRING (32) }, the draft's Appendix D layout */
+const XWING_PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x34, 0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x0b, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x83, 0xe6,
+  0x2d, 0x81, 0xc8, 0x7a, 0x04, 0x20
 ])
 
 const TAG = { INTEGER: 0x02, OCTET_STRING: 0x04, OID: 0x06, SEQUENCE: 0x30 } as const
@@ -111,5 +127,27 @@ export function x25519PrivateKeyToPkcs8 (secret: Uint8Array): Uint8Array {
   const out = new Uint8Array(X25519_PKCS8_PREFIX.length + X25519_SECRET_LENGTH)
   out.set(X25519_PKCS8_PREFIX)
   out.set(secret, X25519_PKCS8_PREFIX.length)
+  return out
+}
+
+/** The 32-byte X-Wing seed in a draft-connolly-cfrg-xwing-kem §5.8.2 PKCS#8 key; throws EchConfigError('private_key') */
+export function pkcs8ToXWingPrivateKey (der: Uint8Array): Uint8Array {
+  const key = parsePkcs8(der)
+  if (key.algorithm !== OID_XWING) { fail(`not an X-Wing key (${key.algorithm})`) }
+  if (key.privateKey.length !== XWING_SEED_LENGTH) {
+    key.privateKey.fill(0)
+    fail('X-Wing private keys are 32 bytes')
+  }
+  return key.privateKey
+}
+
+/** draft-connolly-cfrg-xwing-kem §5.8.2 PKCS#8 (v1, publicKey absent) for a 32-byte X-Wing seed */
+export function xwingPrivateKeyToPkcs8 (seed: Uint8Array): Uint8Array {
+  if (!(seed instanceof Uint8Array) || seed.length !== XWING_SEED_LENGTH) {
+    fail('X-Wing private keys are 32 bytes')
+  }
+  const out = new Uint8Array(XWING_PKCS8_PREFIX.length + XWING_SEED_LENGTH)
+  out.set(XWING_PKCS8_PREFIX)
+  out.set(seed, XWING_PKCS8_PREFIX.length)
   return out
 }

@@ -5,6 +5,7 @@
  */
 import { dhkemX25519 } from './dhkem-x25519.js'
 import { AEAD_ID, KDF_ID } from './kem.js'
+import { xwing } from './xwing.js'
 import type { Kem } from './kem.js'
 import type { AeadId } from './provider.js'
 
@@ -15,6 +16,7 @@ export function registerKem (kem: Kem): void {
 }
 
 registerKem(dhkemX25519)
+registerKem(xwing)
 
 /** The KEM with this id, or undefined when it is not implemented */
 export function getKem (id: number): Kem | undefined {

@@ -1,10 +1,13 @@
 /**
  * ECH keys as PEM files (draft-farrell-tls-pemesni): a PKCS#8 `PRIVATE KEY`
  * block (RFC 8410 for X25519) and an `ECHCONFIG` block, the format OpenSSL,
- * nginx and haproxy read. PKCS#8 is only defined for the X25519 KEM here.
+ * nginx and haproxy read. PKCS#8 is defined for two KEMs here: X25519 and
+ * X-Wing (draft-connolly-cfrg-xwing-kem §5.8.2: OID 1.3.6.1.4.1.62253.25722,
+ * the 32-byte seed as privateKey). Tools without X-Wing see an unknown key
+ * algorithm in such a file.
  */
 import { parseEchPem, encodeEchPem } from '../config/pem.js'
-import { x25519PrivateKeyToPkcs8 } from '../config/pkcs8.js'
+import { OID_XWING, pkcs8ToXWingPrivateKey, x25519PrivateKeyToPkcs8, xwingPrivateKeyToPkcs8 } from '../config/pkcs8.js'
 import { KEM_ID } from '../hpke/kem.js'
 import { nodeProvider } from '../hpke/provider-node.js'
 import { getKem } from '../hpke/registry.js'
@@ -15,18 +18,28 @@ import type { EchPem } from '../config/pem.js'
 import type { KemPrivateKey } from '../hpke/kem.js'
 import type { CryptoProvider } from '../hpke/provider.js'
 
+/** PKCS#8 encoders of the serialized private key (RFC 9180 SerializePrivateKey), by KEM id */
+const PKCS8_ENCODERS = new Map<number, (secret: Uint8Array) => Uint8Array>([
+  [KEM_ID.DHKEM_X25519_HKDF_SHA256, x25519PrivateKeyToPkcs8],
+  [KEM_ID.X_WING, xwingPrivateKeyToPkcs8]
+])
+
 /**
  * The PEM text of `key`, private key included. This is one of the two ways
  * a private key leaves an `EchKey`; treat the result as a secret.
  */
 export function echKeyToPem (key: EchKey): string {
-  if (key.config.kemId !== KEM_ID.DHKEM_X25519_HKDF_SHA256) {
-    throw new EchUnsupportedKemError('PEM export is defined for DHKEM(X25519) keys only')
+  const toPkcs8 = PKCS8_ENCODERS.get(key.config.kemId)
+  if (toPkcs8 == null) {
+    throw new EchUnsupportedKemError('PEM export is defined for DHKEM(X25519) and X-Wing keys only')
+  }
+  if (key.privateKey.kemId !== key.config.kemId) {
+    throw new EchKeyDecodeError('Private key does not belong to the ECHConfig KEM')
   }
   const secret = key.privateKey.exportSecret()
   let pkcs8: Uint8Array | undefined
   try {
-    pkcs8 = x25519PrivateKeyToPkcs8(secret)
+    pkcs8 = toPkcs8(secret)
     return encodeEchPem({ privateKeyPkcs8: pkcs8, configList: key.configList })
   } finally {
     secret.fill(0)
@@ -44,6 +57,27 @@ function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i])
 }
 
+/** The KEM and serialized private key of the PRIVATE KEY block; the caller wipes `secret` */
+function pemPrivateKey (pem: EchPem): { kemId: number, secret: Uint8Array } {
+  if (pem.privateKeyPkcs8 == null) {
+    throw new EchKeyDecodeError('PEM file has no PRIVATE KEY block')
+  }
+  if (pem.privateKey != null) {
+    // parseEchPem decodes X25519 keys itself
+    return { kemId: KEM_ID.DHKEM_X25519_HKDF_SHA256, secret: pem.privateKey }
+  }
+  if (pem.privateKeyAlgorithm === OID_XWING) {
+    try {
+      return { kemId: KEM_ID.X_WING, secret: pkcs8ToXWingPrivateKey(pem.privateKeyPkcs8) }
+    } catch (err) {
+      pem.privateKeyPkcs8.fill(0)
+      throw new EchKeyDecodeError('Invalid X-Wing private key', { cause: err })
+    }
+  }
+  pem.privateKeyPkcs8.fill(0)
+  throw new EchKeyDecodeError('PEM private key is not an X25519 or X-Wing key')
+}
+
 /**
  * Read an ECH key from PEM text. The file's ECHCONFIG block may list several
  * configs; the key's config is the usable one whose public_key belongs to the
@@ -56,21 +90,19 @@ export function echKeyFromPem (text: string, options: EchKeyFromPemOptions = {})
   } catch (err) {
     throw new EchKeyDecodeError('Malformed ECH PEM file', { cause: err })
   }
-  if (pem.privateKey == null) {
-    throw new EchKeyDecodeError(pem.privateKeyPkcs8 == null ? 'PEM file has no PRIVATE KEY block' : 'PEM private key is not an X25519 key')
-  }
-  const kem = getKem(KEM_ID.DHKEM_X25519_HKDF_SHA256)
-  /* c8 ignore next 3 - x25519 is always registered */
+  const { kemId, secret } = pemPrivateKey(pem)
+  const kem = getKem(kemId)
+  /* c8 ignore next 3 - x25519 and x-wing are always registered */
   if (kem == null) {
     throw new EchUnsupportedKemError()
   }
   let privateKey: KemPrivateKey
   try {
-    privateKey = kem.importPrivateKey(options.provider ?? nodeProvider, pem.privateKey)
+    privateKey = kem.importPrivateKey(options.provider ?? nodeProvider, secret)
   } catch (err) {
-    throw new EchKeyDecodeError('Invalid X25519 private key', { cause: err })
+    throw new EchKeyDecodeError(`Invalid ${kem.name} private key`, { cause: err })
   } finally {
-    pem.privateKey.fill(0)
+    secret.fill(0)
     pem.privateKeyPkcs8?.fill(0)
   }
   const config = pem.parsed.usable.find(c => c.kemId === kem.id && bytesEqual(c.publicKey, privateKey.publicKey))

@@ -6,6 +6,7 @@ import { run } from '../../src/cli/commands.js'
 import { decodeBase64 } from '../../src/config/base64.js'
 import { parseEchConfigList, encodeEchConfigList } from '../../src/config/codec.js'
 import { createEchConfig } from '../../src/config/create.js'
+import { encodeEchPem } from '../../src/config/pem.js'
 import { serializeEchConfig } from '../../src/config/serialize.js'
 import { generateEchKey } from '../../src/keys/generate.js'
 import { echKeyFromPem, echKeyToPem } from '../../src/keys/pem.js'
@@ -108,6 +109,56 @@ describe('cli/commands', () => {
     expect(result.code).to.equal(0)
     expect(result.stdout).to.match(/^-----BEGIN PRIVATE KEY-----/)
     expect(echKeyFromPem(result.stdout).config.kemId).to.equal(0x20)
+  })
+
+  it('keygen --kem x-wing writes a usable key file that inspect reads', async () => {
+    const out = join(dir, 'pq.pem')
+    const result = await cli('keygen', '--kem', 'x-wing', '--config-id', '42', '--out', out)
+    expect(result.code).to.equal(0, result.stderr)
+    expect((await stat(out)).mode & 0o777).to.equal(0o600)
+    const list = parseEchConfigList(decodeBase64(result.stdout.trim()))
+    expect(list.usable).to.have.lengthOf(1)
+    expect(list.usable[0]).to.deep.include({ configId: 42, kemId: 0x647a })
+    expect(list.usable[0].publicKey).to.have.lengthOf(1216)
+
+    const key = echKeyFromPem(await readFile(out, 'utf8'))
+    expect(key.config.kemId).to.equal(0x647a)
+    expect(key.configList).to.equalBytes(decodeBase64(result.stdout.trim()))
+
+    const text = await cli('inspect', out)
+    expect(text.code).to.equal(0, text.stderr)
+    expect(text.stdout).to.include('1 config, 1 usable')
+    expect(text.stdout).to.include('private key: present (X-Wing, algorithm 1.3.6.1.4.1.62253.25722), not shown')
+    expect(text.stdout).to.include('kem: x-wing (0x647a)')
+    expect(text.stdout).to.include(Buffer.from(key.config.publicKey).toString('hex'))
+    const secret = key.privateKey.exportSecret()
+    expect(text.stdout).to.not.include(Buffer.from(secret).toString('hex'))
+
+    const json = JSON.parse((await cli('inspect', '--json', out)).stdout)
+    expect(json.privateKey).to.deep.equal({ present: true, algorithm: '1.3.6.1.4.1.62253.25722', name: 'X-Wing' })
+    expect(json.configs[0].kem).to.deep.equal({ id: '0x647a', name: 'x-wing' })
+  })
+
+  it('inspect names only the key algorithms it knows', async () => {
+    const key = await generateEchKey()
+    // an Ed25519 PKCS#8 key (RFC 8410 §10.3): not an ECH KEM key
+    const ed25519 = Uint8Array.from([
+      0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+      ...new Uint8Array(32).fill(1)
+    ])
+    const out = join(dir, 'ed.pem')
+    await writeFile(out, encodeEchPem({ privateKeyPkcs8: ed25519, configList: key.configList }))
+    expect((await cli('inspect', out)).stdout).to.include('private key: present (algorithm 1.3.101.112), not shown')
+    expect(JSON.parse((await cli('inspect', '--json', out)).stdout).privateKey).to.deep.equal({ present: true, algorithm: '1.3.101.112' })
+    await writeFile(join(dir, 'x.pem'), echKeyToPem(key))
+    expect((await cli('inspect', join(dir, 'x.pem'))).stdout).to.include('private key: present (X25519, algorithm 1.3.101.110), not shown')
+  })
+
+  it('keygen --kem x-wing --pem prints an X-Wing key file; help lists the KEMs', async () => {
+    const result = await cli('keygen', '--pem', '--kem', 'x-wing')
+    expect(result.code).to.equal(0, result.stderr)
+    expect(echKeyFromPem(result.stdout).config.kemId).to.equal(0x647a)
+    expect((await cli('--help')).stdout).to.include('--kem NAME           HPKE KEM: x25519, x-wing (default x25519)')
   })
 
   it('keygen refuses bad input with one line', async () => {

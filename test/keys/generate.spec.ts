@@ -3,7 +3,7 @@ import { parseEchConfigList } from '../../src/config/codec.js'
 import { AEAD_ID, KDF_ID, KEM_ID } from '../../src/hpke/kem.js'
 import { nobleProvider } from '../../src/hpke/provider-noble.js'
 import { nodeProvider } from '../../src/hpke/provider-node.js'
-import { DEFAULT_PUBLIC_NAME, generateEchKey, randomConfigId } from '../../src/keys/generate.js'
+import { DEFAULT_PUBLIC_NAME, echKeyFromSecret, generateEchKey, randomConfigId } from '../../src/keys/generate.js'
 import type { CryptoProvider } from '../../src/hpke/provider.js'
 
 async function rejection (p: Promise<unknown>): Promise<Error> {
@@ -81,6 +81,25 @@ describe('keys/generate', () => {
     const provider = { ...nodeProvider, randomBytes: () => Uint8Array.of(bytes.shift() ?? 0) } satisfies CryptoProvider
     expect(randomConfigId(provider, [0])).to.equal(4)
   })
+
+  for (const provider of [nodeProvider, nobleProvider]) {
+    it(`makes an X-Wing key whose config is usable (${provider.name} provider)`, async () => {
+      const key = await generateEchKey({ kem: 'x-wing', configId: 7, provider })
+      expect(key.config.kemId).to.equal(KEM_ID.X_WING)
+      expect(key.privateKey.kemId).to.equal(KEM_ID.X_WING)
+      expect(key.config.publicKey).to.have.lengthOf(1216)
+      expect(key.config.publicKey).to.equalBytes(key.privateKey.publicKey)
+      const parsed = parseEchConfigList(key.configList)
+      expect(parsed.entries).to.have.lengthOf(1)
+      expect(parsed.entries[0].usable).to.equal(true, JSON.stringify(parsed.entries[0].skipReason))
+      expect(parsed.usable[0].kemId).to.equal(0x647a)
+      expect(parsed.usable[0].publicKey).to.equalBytes(key.privateKey.publicKey)
+      // the 32-byte seed is the serialized private key and rebuilds the key
+      const secret = key.privateKey.exportSecret()
+      expect(secret).to.have.lengthOf(32)
+      expect(echKeyFromSecret(key.config, secret, 1, provider).privateKey.publicKey).to.equalBytes(key.config.publicKey)
+    })
+  }
 
   it('gives distinct keys distinct key material', async () => {
     const a = await generateEchKey()
