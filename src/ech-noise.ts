@@ -10,7 +10,7 @@
  */
 import { noise } from '@chainsafe/libp2p-noise'
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { serviceCapabilities } from '@libp2p/interface'
+import { InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { TypedEventEmitter } from 'main-event'
 import { PeerConfigStore } from './config/peer-store.js'
@@ -21,6 +21,7 @@ import { toMessageStream } from './handshake/channel.js'
 import { EchRejectedError, EchRequiredError } from './handshake/errors.js'
 import { extractOuterHello, performInitiatorHandshake, performResponderHandshake } from './handshake/perform.js'
 import { nodeProvider } from './hpke/provider-node.js'
+import { getKemByName, supportedKems } from './hpke/registry.js'
 import { EchKeyManager } from './keys/manager.js'
 import { EchMonitor } from './monitor/monitor.js'
 import { EchPolicy } from './policy/policy.js'
@@ -77,7 +78,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     this.log = components.logger.forComponent('libp2p:noise-ech')
     this.stock = noise(init.noise)(components)
     const provider = init.provider ?? nodeProvider
-    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider, log: this.log })
+    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider, log: this.log, kemIds: kemIdsOf(init.kems) })
     this.staticKey = init.noise?.staticNoiseKey != null
       ? provider.x25519FromSecret(init.noise.staticNoiseKey)
       : provider.x25519Generate()
@@ -420,6 +421,20 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     stream.abort(err)
     throw err
   }
+}
+
+/** KEM names (`x25519`, `x-wing`) to registry ids; unknown names fail start-up */
+function kemIdsOf (names?: string[]): ReadonlySet<number> | undefined {
+  if (names == null) {
+    return undefined
+  }
+  return new Set(names.map(name => {
+    const kem = getKemByName(name)
+    if (kem == null) {
+      throw new InvalidParametersError(`Unknown KEM "${name}"; known: ${supportedKems().map(k => k.name).join(', ')}`)
+    }
+    return kem.id
+  }))
 }
 
 export function echNoise (init: EchNoiseInit = {}): (components: EchNoiseComponents) => EchNoise {

@@ -75,6 +75,12 @@ export interface EchNoiseInit {
   keys?: EchKey[]
   /** Default `opportunistic` */
   mode?: EchMode
+  /**
+   * KEMs this node encrypts to when dialing, by name (`x25519`, `x-wing`);
+   * from a peer's list the first config with one of them is used (default:
+   * every KEM the package implements)
+   */
+  kems?: string[]
   /** Send a GREASE outer hello to peers without a known config (default false) */
   grease?: boolean
   /** Options for the stock Noise encrypter that handles non-ECH connections, and shared settings */

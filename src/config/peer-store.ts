@@ -43,18 +43,21 @@ export function isWireConfigList (bytes: Uint8Array): boolean {
 }
 
 /**
- * Pick the first usable config in list order (the server's preference) and
- * its first supported suite, and import its public key. `usable` already
- * means a KEM and a suite this package implements (RFC 9849 §4).
+ * Pick the first usable config in list order (the server's preference) whose
+ * KEM this dialer accepts, and its first supported suite, and import its
+ * public key. `usable` already means a KEM and a suite this package
+ * implements (RFC 9849 §4).
  */
-export function selectOffer (provider: CryptoProvider, configList: Uint8Array, expiresAt?: number): EchOffer | undefined {
-  const config = parseEchConfigList(configList).usable[0]
-  const kem = config == null ? undefined : getKem(config.kemId)
-  const suite = config?.cipherSuites.find(s => isSupportedCipherSuite(s))
-  if (config == null || kem == null || suite == null) {
-    return undefined
+export function selectOffer (provider: CryptoProvider, configList: Uint8Array, expiresAt?: number, kemIds?: ReadonlySet<number>): EchOffer | undefined {
+  for (const config of parseEchConfigList(configList).usable) {
+    const kem = getKem(config.kemId)
+    const suite = config.cipherSuites.find(s => isSupportedCipherSuite(s))
+    if (kem == null || suite == null || (kemIds != null && !kemIds.has(config.kemId))) {
+      continue
+    }
+    return Object.freeze({ config, suite, publicKey: kem.importPublicKey(provider, config.publicKey), expiresAt })
   }
-  return Object.freeze({ config, suite, publicKey: kem.importPublicKey(provider, config.publicKey), expiresAt })
+  return undefined
 }
 
 function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
@@ -76,6 +79,8 @@ export interface PeerConfigStoreInit {
   log: Logger
   /** Most peers whose parsed configs are kept in memory */
   cacheSize?: number
+  /** KEM ids this dialer will encrypt to (default: every implemented KEM) */
+  kemIds?: ReadonlySet<number>
   now?(): number
 }
 
@@ -89,6 +94,7 @@ export class PeerConfigStore {
   private readonly log: Logger
   private readonly cacheSize: number
   private readonly now: () => number
+  private readonly kemIds?: ReadonlySet<number>
   private readonly cache = new Map<string, CacheEntry>()
 
   constructor (init: PeerConfigStoreInit) {
@@ -97,6 +103,7 @@ export class PeerConfigStore {
     this.log = init.log
     this.cacheSize = init.cacheSize ?? 1024
     this.now = init.now ?? Date.now
+    this.kemIds = init.kemIds
   }
 
   /** The offer for this peer, or why there is none */
@@ -149,7 +156,7 @@ export class PeerConfigStore {
    */
   async storeSignedRecord (peer: PeerId, record: Uint8Array): Promise<EchOffer | undefined> {
     const opened = await openSignedConfigRecord(record, peer, { now: this.now() })
-    const offer = selectOffer(this.provider, opened.configList, opened.expiresAt * 1000)
+    const offer = selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds)
     await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: record } })
     this.remember(peer.toString(), { stored: record, offer })
     return offer
@@ -157,7 +164,7 @@ export class PeerConfigStore {
 
   /** Store an application-supplied ECHConfigList (wire form) for a peer */
   async storeConfigList (peer: PeerId, configList: Uint8Array): Promise<EchOffer | undefined> {
-    const offer = selectOffer(this.provider, configList)
+    const offer = selectOffer(this.provider, configList, undefined, this.kemIds)
     await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: configList } })
     this.remember(peer.toString(), { stored: configList, offer })
     return offer
@@ -166,10 +173,10 @@ export class PeerConfigStore {
   private async decode (peer: PeerId, stored: Uint8Array): Promise<EchOffer | undefined> {
     try {
       if (isWireConfigList(stored)) {
-        return selectOffer(this.provider, stored)
+        return selectOffer(this.provider, stored, undefined, this.kemIds)
       }
       const opened = await openSignedConfigRecord(stored, peer, { now: this.now() })
-      return selectOffer(this.provider, opened.configList, opened.expiresAt * 1000)
+      return selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds)
     } catch (err: any) {
       // a bad stored value must not break dialing: log it and dial without ECH
       this.log.error('ignoring unusable ECH config stored for %p - %e', peer, err)
