@@ -8,6 +8,14 @@ export default {
     timeout: 60000
   },
   dependencyCheck: {
-    ignore: []
+    // examples and benchmarks are run from the checkout with dev dependencies
+    productionIgnorePatterns: [
+      '/benchmarks',
+      '/examples',
+      '/dist',
+      '/test',
+      '/scripts',
+      '.aegir.js'
+    ]
   }
 }
