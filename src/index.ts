@@ -37,3 +37,4 @@ export { EchPolicy, EchPolicyConfigError, rolloutBucket, ENV_ENABLED, ENV_ROLLOU
 export type { PolicyDecision, PolicyState, BreakerInfo, EchPolicyInit } from './policy/index.js'
 export { EchMonitor } from './monitor/index.js'
 export type { EchMonitorInit, EchMonitorCounters, EchHandshakeReport } from './monitor/index.js'
+export * from './exchange/index.js'

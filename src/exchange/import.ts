@@ -1,0 +1,190 @@
+/**
+ * The one path by which a signed config record fetched from the network
+ * (config exchange, HTTP, anything else) reaches the peer store: verified by
+ * `openSignedConfigRecord` / `PeerConfigStore.storeSignedRecord` against the
+ * peer it claims to come from, then written with `peerStore.merge`.
+ *
+ * Freshness rule (what the service fetches, and what a new record may
+ * replace). Nothing stored, or a stored value that does not verify (expired,
+ * wrong signer, malformed): stale, fetch and replace. A wire-form
+ * ECHConfigList: given by the application, always fresh, never replaced by a
+ * record. A signed record: its effective expiry is the earlier of its signed
+ * expiry (itself capped at issue + 48 h) and issue + `maxAge`; it is fresh
+ * while more than `refreshMargin` (default 1 h) of that is left. A fetched
+ * record does not replace a stored one that is still valid and was issued
+ * later.
+ */
+import { ECH_PEER_STORE_KEY, isWireConfigList, PeerConfigStore } from '../config/peer-store.js'
+import { EchRecordExpiredError, openSignedConfigRecord } from '../config/record.js'
+import { nodeProvider } from '../hpke/provider-node.js'
+import { DEFAULT_REFRESH_MARGIN, MAX_RECORD_AGE } from './constants.js'
+import { EchConfigExchangeOptionsError } from './errors.js'
+import type { CryptoProvider } from '../hpke/provider.js'
+import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
+
+/** What the peer store holds for a peer under `ECH_PEER_STORE_KEY` */
+export type StoredConfigStatus =
+  | { kind: 'none' }
+  /** A wire-form ECHConfigList, given by the application */
+  | { kind: 'config-list' }
+  /** A signed record that verifies; times in ms since the epoch, `expiresAt` already capped by `maxAge` */
+  | { kind: 'record', issuedAt: number, expiresAt: number }
+  /** A value that does not verify or has expired (`error` is the `err.name`) */
+  | { kind: 'unusable', error: string }
+
+export type ImportSkipReason = 'config-list' | 'newer-record'
+
+export type ImportResult =
+  | { stored: true, issuedAt: number, expiresAt: number }
+  | { stored: false, reason: ImportSkipReason, issuedAt: number, expiresAt: number }
+
+export interface ConfigRecordImporterInit {
+  peerStore: PeerStore
+  /** Crypto backend used to check that the configs' keys import (default `node:crypto`) */
+  provider?: CryptoProvider
+  log?: Logger
+  /** Longest a record is trusted after its issue time, ms (default and maximum 48 h) */
+  maxAge?: number
+  /** Current time, ms since the epoch (default `Date.now`) */
+  now?(): number
+}
+
+export function checkMaxAge (maxAge: number | undefined): number {
+  const value = maxAge ?? MAX_RECORD_AGE
+  if (!Number.isFinite(value) || value <= 0 || value > MAX_RECORD_AGE) {
+    throw new EchConfigExchangeOptionsError(`maxAge must be a number of ms in 1..${MAX_RECORD_AGE}`)
+  }
+  return value
+}
+
+export function checkRefreshMargin (refreshMargin: number | undefined, maxAge: number): number {
+  const value = refreshMargin ?? DEFAULT_REFRESH_MARGIN
+  if (!Number.isFinite(value) || value < 0 || value >= maxAge) {
+    throw new EchConfigExchangeOptionsError('refreshMargin must be a number of ms, at least 0 and less than maxAge')
+  }
+  return value
+}
+
+/** A logger that drops everything, for `importSignedConfigRecord` without one */
+function silentLogger (): Logger {
+  const log = Object.assign(() => {}, {
+    enabled: false,
+    error: () => {},
+    trace: () => {},
+    newScope: () => log
+  })
+  return log
+}
+
+/**
+ * Reads what the peer store holds for a peer and imports fetched records
+ * through `PeerConfigStore`, applying the freshness rule above.
+ */
+export class ConfigRecordImporter {
+  readonly maxAge: number
+  private readonly peerStore: PeerStore
+  private readonly configs: PeerConfigStore
+  private readonly now: () => number
+
+  constructor (init: ConfigRecordImporterInit) {
+    this.maxAge = checkMaxAge(init.maxAge)
+    this.peerStore = init.peerStore
+    this.now = init.now ?? Date.now
+    this.configs = new PeerConfigStore({
+      peerStore: init.peerStore,
+      provider: init.provider ?? nodeProvider,
+      log: init.log ?? silentLogger(),
+      // the importer is short-lived per value: no need to keep parsed offers
+      cacheSize: 1,
+      now: this.now
+    })
+  }
+
+  /** What is stored for `peer`; never throws for a bad stored value */
+  async inspect (peer: PeerId): Promise<StoredConfigStatus> {
+    let stored: Uint8Array | undefined
+    try {
+      stored = (await this.peerStore.get(peer)).metadata.get(ECH_PEER_STORE_KEY)
+    } catch (err: any) {
+      if (err?.name === 'NotFoundError') {
+        return { kind: 'none' }
+      }
+      throw err
+    }
+    if (stored == null) {
+      return { kind: 'none' }
+    }
+    if (isWireConfigList(stored)) {
+      return { kind: 'config-list' }
+    }
+    try {
+      const validity = await this.open(peer, stored)
+      return { kind: 'record', ...validity }
+    } catch (err: any) {
+      return { kind: 'unusable', error: err?.name ?? 'Error' }
+    }
+  }
+
+  /** Whether `status` needs no fetch: an app-given list, or a record with more than `refreshMargin` ms left */
+  isFresh (status: StoredConfigStatus, refreshMargin: number): boolean {
+    if (status.kind === 'config-list') {
+      return true
+    }
+    return status.kind === 'record' && status.expiresAt - this.now() > refreshMargin
+  }
+
+  /**
+   * Verify `record` as coming from `peer` and store it, unless the peer store
+   * holds an app-given list or a later valid record. Throws the record's typed
+   * error (`EchRecordInvalidError`, `EchRecordSignerError`,
+   * `EchRecordExpiredError`, or `EchConfigError` for a signed but malformed
+   * config list); nothing is stored then.
+   */
+  async import (peer: PeerId, record: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<ImportResult> {
+    const validity = await this.open(peer, record)
+    const current = await this.inspect(peer)
+    options.signal?.throwIfAborted()
+    if (current.kind === 'config-list') {
+      return { stored: false, reason: 'config-list', ...validity }
+    }
+    if (current.kind === 'record' && current.issuedAt > validity.issuedAt) {
+      return { stored: false, reason: 'newer-record', ...validity }
+    }
+    // verifies again (same code, same clock) and merges
+    await this.configs.storeSignedRecord(peer, record)
+    return { stored: true, ...validity }
+  }
+
+  private async open (peer: PeerId, record: Uint8Array): Promise<{ issuedAt: number, expiresAt: number }> {
+    const now = this.now()
+    const opened = await openSignedConfigRecord(record, peer, { now })
+    const issuedAt = opened.issuedAt * 1000
+    const expiresAt = Math.min(opened.expiresAt * 1000, issuedAt + this.maxAge)
+    if (now >= expiresAt) {
+      throw new EchRecordExpiredError('Signed config record is older than maxAge')
+    }
+    return { issuedAt, expiresAt }
+  }
+}
+
+export interface ImportSignedConfigRecordOptions extends Omit<ConfigRecordImporterInit, 'peerStore'> {
+  signal?: AbortSignal
+}
+
+/**
+ * Import a signed config record obtained any way at all (HTTP, a file, …):
+ * the same verification and storage path as the config exchange service.
+ * Resolves with whether it was stored; rejects with the record's typed error
+ * when it does not verify as `peer`'s.
+ *
+ * @example
+ *
+ * ```TypeScript
+ * const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer())
+ * await importSignedConfigRecord(node.peerStore, peerId, bytes)
+ * ```
+ */
+export async function importSignedConfigRecord (peerStore: PeerStore, peer: PeerId, record: Uint8Array, options: ImportSignedConfigRecordOptions = {}): Promise<ImportResult> {
+  const { signal, ...init } = options
+  return new ConfigRecordImporter({ ...init, peerStore }).import(peer, record, { signal })
+}
