@@ -301,6 +301,11 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     return decision.offer ? lookup : { reason: decision.reason }
   }
 
+  /** Whether ECH is in use at all: false in `disabled` mode or with the kill switch off */
+  isEchEnabled (): boolean {
+    return this.effectiveMode() !== 'disabled'
+  }
+
   /** The operator kill switch (`ECH_ENABLED=false` or `policy.setEnabled(false)`) wins over `mode` */
   private effectiveMode (): EchMode {
     return this.policy.isEnabled() ? this.mode : 'disabled'

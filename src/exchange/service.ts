@@ -22,7 +22,6 @@ import { checkMaxAge, checkRefreshMargin, ConfigRecordImporter } from './import.
 import { readConfigRecord, writeConfigRecord } from './protocol.js'
 import type { ImportSkipReason } from './import.js'
 import type { CryptoProvider } from '../hpke/provider.js'
-import type { EchMode } from '../types.js'
 import type {
   AbortOptions, ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey,
   Startable, Stream, StreamHandler, StreamHandlerOptions, Upgrader
@@ -120,9 +119,8 @@ const REFUSALS = new Set(['EchRecordInvalidError', 'EchRecordSignerError', 'EchR
 
 /** What the service needs from the encrypter */
 interface ConfigSource {
-  readonly mode?: EchMode
-  /** The kill switch (`ECH_ENABLED=false` or `enabled: false`) */
-  readonly policy?: { isEnabled(): boolean }
+  /** False in `disabled` mode or with the kill switch off */
+  isEchEnabled(): boolean
   getSignedConfigRecord(): Promise<Uint8Array>
 }
 
@@ -347,7 +345,7 @@ export class EchConfigExchange extends TypedEventEmitter<EchConfigExchangeEvents
   private async currentRecord (): Promise<Uint8Array> {
     const source = this.source
     // a node that would not accept ECH must not invite peers to offer it
-    if (source == null || source.mode === 'disabled' || source.policy?.isEnabled() === false) {
+    if (source == null || !source.isEchEnabled()) {
       throw new EchConfigExchangeUnavailableError()
     }
     return source.getSignedConfigRecord()
