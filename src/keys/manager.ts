@@ -171,6 +171,18 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
   }
 
   /** Live keys, newest first */
+  /** When the timer next rotates (ms since epoch); undefined when not started or autoRotate is off */
+  getNextRotation (): number | undefined {
+    if (!this.started || !this.autoRotate || this.entries.length === 0) { return undefined }
+    return this.entries[0].key.createdAt + this.rotationInterval
+  }
+
+  /** When a retired key stops being accepted (ms since epoch); undefined for the current key or an unknown id */
+  getKeyExpiry (configId: number): number | undefined {
+    const entry = this.entries.find(e => e.key.config.configId === configId)
+    return entry?.retiredAt == null ? undefined : entry.retiredAt + this.gracePeriod
+  }
+
   getKeys (): EchKey[] {
     this.assertUsable()
     return this.entries.map(e => e.key)

@@ -142,6 +142,24 @@ describe('keys/manager', () => {
     expect(await storedKeys(ds)).to.deep.equal([`${DEFAULT_KEY_NAMESPACE}/${fresh.config.configId}-${fresh.createdAt}`])
   })
 
+  it('tells when it next rotates and when a retired key expires', async () => {
+    const m = manager(new MemoryDatastore(), { gracePeriod: 7 * DAY, rotationInterval: 30 * DAY })
+    expect(m.getNextRotation()).to.be.undefined()
+    await m.start()
+    const old = m.getKeys()[0]
+    expect(m.getNextRotation()).to.equal(T0 + 30 * DAY)
+    expect(m.getKeyExpiry(old.config.configId)).to.be.undefined()
+    clock.advance(DAY)
+    const fresh = await m.rotate()
+    expect(m.getNextRotation()).to.equal(T0 + 31 * DAY)
+    expect(m.getKeyExpiry(old.config.configId)).to.equal(T0 + 8 * DAY)
+    expect(m.getKeyExpiry(fresh.config.configId)).to.be.undefined()
+    expect(m.getKeyExpiry(-1)).to.be.undefined()
+    const fixed = manager(undefined, { keys: [fresh], autoRotate: false })
+    await fixed.start()
+    expect(fixed.getNextRotation()).to.be.undefined()
+  })
+
   it('rotates when the interval has passed', async () => {
     const m = manager(undefined, { rotationInterval: 30 * DAY })
     await m.start()
