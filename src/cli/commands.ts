@@ -38,6 +38,8 @@ Commands:
   keygen     Make an ECH key: writes a PEM file (PRIVATE KEY + ECHCONFIG,
              mode 0600) and prints its ECHConfigList in base64
   inspect    Show the configs of an ECHConfigList and why any is unusable
+  node       Run a libp2p node with ECH-Noise, the config exchange,
+             metrics and (optionally) the HTTP gateway
 
 keygen options:
   --public-name NAME   ECHConfig public_name (default ${DEFAULT_PUBLIC_NAME})
@@ -48,10 +50,31 @@ keygen options:
   --pem                print the key file (private key included) on stdout
                        instead of the base64 list; only without --out
 
-inspect FILE|BASE64 [--json]
-  FILE is a PEM key file, a binary ECHConfigList or a text file with base64;
-  anything that is not a file is read as base64. Private keys are never shown.
+inspect FILE|BASE64|RECORD [--json]
+  FILE is a PEM key file, a binary ECHConfigList, a text file with base64 or
+  a DNS HTTPS/SVCB record; anything that is not a file is read as an
+  HTTPS/SVCB record in presentation format (e.g. '1 . alpn="h2" ech=AEX+...'
+  or a whole 'example.com. 300 IN HTTPS 1 . ech=...' line: its ech= value)
+  or else as base64. Private keys are never shown.
   --json               machine-readable output
+
+node --listen MULTIADDR --key FILE [options]
+  Runs until SIGINT/SIGTERM (a second one exits at once); prints the peer id,
+  addresses and ECHConfigList, then one line per connection and threat.
+  --listen MULTIADDR   TCP address to listen on, e.g. /ip4/0.0.0.0/tcp/4001
+                       (repeatable, at least one)
+  --key FILE           the ECH key: a PEM file written by keygen --out
+  --data-dir DIR       peer store, breaker state and identity
+                       (default ./libp2p-noise-ech-data, made mode 0700)
+  --identity FILE      libp2p identity key (default DIR/identity.key;
+                       made, mode 0600, when missing)
+  --gateway HOST:PORT  serve the HTTP gateway (well-known configs, status,
+                       metrics, dashboard) here; its tokens come from
+                       ECH_GATEWAY_READ_TOKENS / ECH_GATEWAY_ADMIN_TOKENS
+  --mode MODE          opportunistic (default), require or disabled
+  --rollout N          share of peers offered ECH, 0..100 (default 100;
+                       ECH_ROLLOUT_PERCENTAGE wins)
+  --peer MULTIADDR     dial this peer at start (repeatable)
 
   -h, --help           show this help
   -v, --version        show the version
@@ -148,7 +171,7 @@ async function inspect (args: string[], io: CliIo): Promise<number> {
     allowPositionals: true
   })
   if (positionals.length !== 1) {
-    throw new CliUsageError('inspect takes exactly one FILE or BASE64 argument')
+    throw new CliUsageError('inspect takes exactly one FILE, BASE64 or RECORD argument (quote a record)')
   }
   const report = inspectConfigList(await readInspectInput(positionals[0]))
   io.stdout(values.json === true ? JSON.stringify(report, null, 2) + '\n' : formatReport(report))
@@ -173,6 +196,11 @@ export async function run (argv: string[], io: CliIo): Promise<number> {
         return await keygen(rest, io)
       case 'inspect':
         return await inspect(rest, io)
+      case 'node': {
+        // loaded on demand: keygen and inspect do not pay for libp2p
+        const { nodeCommand } = await import('./node.js')
+        return await nodeCommand(rest, io)
+      }
       case '-h':
       case '--help':
       case 'help':

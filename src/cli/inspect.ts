@@ -1,14 +1,16 @@
 /**
  * `inspect`: show every config of an ECHConfigList (RFC 9849 §4) and why
  * any is unusable. Reads PEM key files (draft-farrell-tls-pemesni), raw
- * wire-form lists and base64 text. Private keys are never printed, only
- * whether the file holds one.
+ * wire-form lists, base64 text and DNS HTTPS/SVCB records in presentation
+ * format (their `ech=` SvcParam, see svcb.ts). Private keys are never
+ * printed, only whether the file holds one.
  */
 import { readFile, stat } from 'node:fs/promises'
 import { decodeBase64 } from '../config/base64.js'
 import { parseEchConfigList } from '../config/codec.js'
 import { parseEchPem } from '../config/pem.js'
 import { aeadName, hex16, kdfName, kemName, keyAlgorithmName } from './names.js'
+import { SvcbParseError, echConfigListFromSvcb, looksLikeSvcb } from './svcb.js'
 import type { EchConfigListEntry } from '../config/codec.js'
 
 /** The `inspect` argument is neither a file nor base64 */
@@ -25,8 +27,8 @@ export class CliInputError extends Error {
 const MANDATORY_EXTENSION_BIT = 0x8000
 
 export interface InspectInput {
-  /** Where the list came from: `pem`, `binary` or `base64` */
-  source: 'pem' | 'binary' | 'base64'
+  /** Where the list came from: `pem`, `binary`, `base64` or `svcb` (an HTTPS/SVCB record's `ech=`) */
+  source: 'pem' | 'binary' | 'base64' | 'svcb'
   configList: Uint8Array
   /** PEM files only: the PRIVATE KEY block's algorithm OID, when there is one */
   privateKeyAlgorithm?: string
@@ -64,7 +66,22 @@ function isWireList (bytes: Uint8Array): boolean {
   return bytes.byteLength >= 2 && ((bytes[0] << 8) | bytes[1]) === bytes.byteLength - 2
 }
 
-/** Interpret `arg` as a file (PEM, binary or base64 text) or, failing that, as base64 */
+/** The `ech=` list of an HTTPS/SVCB record; record errors become CliInputError */
+function fromSvcb (text: string): InspectInput {
+  try {
+    return { source: 'svcb', configList: echConfigListFromSvcb(text) }
+  } catch (err: any) {
+    if (err instanceof SvcbParseError) {
+      throw new CliInputError(`HTTPS/SVCB record: ${err.message}`, { cause: err })
+    }
+    throw err
+  }
+}
+
+/**
+ * Interpret `arg` as a file (PEM, binary, base64 text or an HTTPS/SVCB
+ * record) or, failing that, as an HTTPS/SVCB record or base64
+ */
 export async function readInspectInput (arg: string): Promise<InspectInput> {
   let bytes: Uint8Array | undefined
   try {
@@ -75,11 +92,14 @@ export async function readInspectInput (arg: string): Promise<InspectInput> {
     // not a file: try it as base64 below
   }
   if (bytes == null) {
+    if (looksLikeSvcb(arg)) {
+      return fromSvcb(arg)
+    }
     try {
       return { source: 'base64', configList: decodeBase64(arg) }
     } catch {
       const shown = arg.length > 40 ? `${arg.slice(0, 40)}...` : arg
-      throw new CliInputError(`"${shown}" is neither a readable file nor base64`)
+      throw new CliInputError(`"${shown}" is neither a readable file, base64, nor an HTTPS/SVCB record`)
     }
   }
   const text = Buffer.from(bytes).toString('latin1')
@@ -91,6 +111,9 @@ export async function readInspectInput (arg: string): Promise<InspectInput> {
   }
   if (isWireList(bytes)) {
     return { source: 'binary', configList: new Uint8Array(bytes) }
+  }
+  if (looksLikeSvcb(text)) {
+    return fromSvcb(text)
   }
   return { source: 'base64', configList: decodeBase64(text) }
 }
