@@ -38,3 +38,5 @@ export type { PolicyDecision, PolicyState, BreakerInfo, EchPolicyInit } from './
 export { EchMonitor } from './monitor/index.js'
 export type { EchMonitorInit, EchMonitorCounters, EchHandshakeReport } from './monitor/index.js'
 export * from './exchange/index.js'
+export { CODE_ECH, InvalidEchComponentError, encodeEchComponent, decodeEchComponent, echConfigListFromMultiaddr, withEchComponent, withoutEchComponent, dialWithEch, echAnnounceFilter, echAddressConfigs } from './multiaddr/index.js'
+export type { EchAnnounceFilterOptions, EchDialer } from './multiaddr/index.js'

@@ -1,0 +1,97 @@
+/**
+ * Announcing this node's ECH configs in its own addresses: an address
+ * manager `announceFilter` that adds, next to the first address the
+ * encrypter secures (or the first `maxAddresses`), the same address with
+ * `/ech/<config list>`. Identify then carries them to every peer, and
+ * whatever spreads the node's addresses (peer routing, rendezvous) spreads
+ * them too. One is enough: the configs belong to the peer, and identify
+ * messages are capped at 8 KiB (each twin costs the list twice).
+ *
+ * Read before enabling: a peer whose `@multiformats/multiaddr` has no `/ech`
+ * codec (js-libp2p 3 with `@multiformats/multiaddr` 13.0.3 unless it loaded
+ * this package) cannot parse the signed peer record that identify sends, so
+ * identify with this node fails on that peer, silently (no `peer:identify`,
+ * no protocols or addresses stored). Only enable it in a fleet where every
+ * node imports this package (or otherwise registers `/ech`); elsewhere use
+ * the config exchange protocol or the peer store.
+ */
+import { CODE_P2P_WEBRTC_DIRECT, CODE_QUIC, CODE_QUIC_V1, CODE_SNI, CODE_TLS, CODE_WEBRTC, CODE_WEBRTC_DIRECT, CODE_WEBTRANSPORT } from '@multiformats/multiaddr'
+import { CODE_ECH, withEchComponent } from './ech.js'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+/** Transports that bring their own security: a `/noise` connection encrypter never runs over them */
+const SELF_SECURED = new Set([CODE_QUIC, CODE_QUIC_V1, CODE_WEBTRANSPORT, CODE_WEBRTC, CODE_WEBRTC_DIRECT, CODE_P2P_WEBRTC_DIRECT])
+
+/** Whether connections to `ma` are secured by the libp2p connection encrypter (TCP, WebSockets, circuit relay, …) */
+export function isSecuredByEncrypter (ma: Multiaddr): boolean {
+  return !ma.getComponents().some(c => SELF_SECURED.has(c.code))
+}
+
+/**
+ * The default choice of addresses to announce `/ech` on: secured by the
+ * encrypter, and without `/tls` or `/sni`. multiformats defines `/ech` for
+ * TLS ECH, placed right after `/tls` or `/quic-v1`; on an address with a TLS
+ * layer (`/tls/ws`) a TLS-ECH client could take a Noise config for the TLS
+ * handshake's, so those are left plain unless a `filter` says otherwise.
+ */
+export function isEchAnnounceable (ma: Multiaddr): boolean {
+  return isSecuredByEncrypter(ma) && !ma.getComponents().some(c => c.code === CODE_TLS || c.code === CODE_SNI)
+}
+
+export interface EchAnnounceFilterOptions {
+  /** Which addresses get an `/ech` twin (default `isEchAnnounceable`) */
+  filter?(ma: Multiaddr): boolean
+  /**
+   * Keep each address without `/ech` too (default true): transports only
+   * dial the plain form, and peers that do not know `/ech` can still use it
+   */
+  keepPlain?: boolean
+  /**
+   * How many addresses get an `/ech` twin, in the order libp2p lists them
+   * (default 1). The configs belong to the peer, not to an address, so one
+   * carries them; each twin costs the whole list twice in every identify
+   * message (listen addresses and signed peer record), and identify refuses
+   * messages over 8 KiB: with an X-Wing + X25519 list (~1.3 KB), three twins
+   * already break identify.
+   */
+  maxAddresses?: number
+  /** An announce filter to run first (libp2p's default keeps every address) */
+  next?(addrs: Multiaddr[]): Multiaddr[]
+}
+
+/**
+ * An `addresses.announceFilter` for `createLibp2p` that announces the
+ * configs `getConfigList()` returns at the time (call it with the live
+ * list, e.g. `() => ech.getEchConfigList()`: identify asks the address
+ * manager afresh each time, so rotated keys go out on the next identify).
+ * Returning undefined or an empty list, or throwing (the key manager is not
+ * started yet or any more), announces nothing extra.
+ */
+export function echAnnounceFilter (getConfigList: () => Uint8Array | undefined, options: EchAnnounceFilterOptions = {}): (addrs: Multiaddr[]) => Multiaddr[] {
+  const filter = options.filter ?? isEchAnnounceable
+  const keepPlain = options.keepPlain ?? true
+  const maxAddresses = options.maxAddresses ?? 1
+  return (input) => {
+    const addrs = options.next?.(input) ?? input
+    let list: Uint8Array | undefined
+    try {
+      list = getConfigList()
+    } catch {
+      // libp2p asks for addresses before the encrypter starts and after it
+      // stops (getEchConfigList() throws then): announce the plain ones
+      return addrs
+    }
+    if (list == null || list.byteLength <= 2) {
+      return addrs
+    }
+    let twins = 0
+    return addrs.flatMap(ma => {
+      if (twins >= maxAddresses || ma.getComponents().some(c => c.code === CODE_ECH) || !filter(ma)) {
+        return [ma]
+      }
+      twins++
+      const withEch = withEchComponent(ma, list)
+      return keepPlain ? [ma, withEch] : [withEch]
+    })
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Learning peers' ECH configs from the `/ech` components of the addresses
+ * they announce, as identify delivers them.
+ *
+ * Trust: identify's `listenAddrs` come from the peer itself, over the
+ * connection its handshake authenticated, so they are the peer's own word,
+ * as retry configs are. Addresses relayed by third parties (peer routing,
+ * the peer store's address book) are not used here: a forged config there
+ * would at worst cost a rejected handshake, but this module does not take
+ * that risk.
+ *
+ * What it replaces: nothing stored, an unusable value, or a different
+ * wire-form list (an older announcement, or a list the application gave
+ * before). A signed config record that still verifies (retry configs, config
+ * exchange) is kept: it comes from the same peer and carries its own expiry.
+ */
+import { ECH_PEER_STORE_KEY, isWireConfigList } from '../config/peer-store.js'
+import { openSignedConfigRecord } from '../config/record.js'
+import { echConfigListFromMultiaddr } from './ech.js'
+import type { AbortOptions, ComponentLogger, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { TypedEventTarget } from 'main-event'
+
+/**
+ * The first well-formed `/ech` config list among `addrs` (in the peer's
+ * order), or undefined. Malformed `/ech` components are skipped.
+ */
+export function echConfigListFromAddresses (addrs: Multiaddr[]): Uint8Array | undefined {
+  for (const ma of addrs) {
+    try {
+      const list = echConfigListFromMultiaddr(ma)
+      if (list != null) { return list }
+    } catch {
+      // a bad /ech on one address does not spoil the others
+    }
+  }
+  return undefined
+}
+
+export type StoreAnnouncedResult = 'stored' | 'unchanged' | 'kept-signed-record' | 'no-config'
+
+function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
+}
+
+/**
+ * Store the config list `peer` announced in its own addresses, following
+ * the replacement rule in this module's comment.
+ */
+export async function storeAnnouncedEchConfig (peerStore: PeerStore, peer: PeerId, addrs: Multiaddr[], options: AbortOptions & { now?: number } = {}): Promise<StoreAnnouncedResult> {
+  const list = echConfigListFromAddresses(addrs)
+  if (list == null) {
+    return 'no-config'
+  }
+  let stored: Uint8Array | undefined
+  try {
+    stored = (await peerStore.get(peer, options)).metadata.get(ECH_PEER_STORE_KEY)
+  } catch (err: any) {
+    if (err?.name !== 'NotFoundError') { throw err }
+  }
+  if (stored != null) {
+    if (sameBytes(stored, list)) {
+      return 'unchanged'
+    }
+    if (!isWireConfigList(stored)) {
+      try {
+        await openSignedConfigRecord(stored, peer, { now: options.now ?? Date.now() })
+        return 'kept-signed-record'
+      } catch {
+        // expired or bad: replace it
+      }
+    }
+  }
+  await peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: list } }, options)
+  return 'stored'
+}
+
+export interface EchAddressConfigsComponents {
+  peerStore: PeerStore
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+/**
+ * A libp2p service that stores the ECH configs peers announce in their
+ * identify `listenAddrs` (see `echAnnounceFilter` for the sending side).
+ *
+ * @example
+ *
+ * ```TypeScript
+ * const node = await createLibp2p({
+ *   connectionEncrypters: [echNoise()],
+ *   services: { identify: identify(), echAddrs: echAddressConfigs() }
+ * })
+ * ```
+ */
+export class EchAddressConfigs implements Startable {
+  readonly [Symbol.toStringTag] = 'libp2p-noise-ech:address-configs'
+  private readonly components: EchAddressConfigsComponents
+  private readonly log: Logger
+
+  constructor (components: EchAddressConfigsComponents) {
+    this.components = components
+    this.log = components.logger.forComponent('libp2p:noise-ech:address-configs')
+  }
+
+  start (): void {
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+  }
+
+  stop (): void {
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { peerId, listenAddrs } = evt.detail
+    storeAnnouncedEchConfig(this.components.peerStore, peerId, listenAddrs)
+      .then(result => {
+        if (result === 'stored') { this.log('stored the ECH configs %p announces', peerId) }
+      })
+      .catch(err => { this.log.error('could not store the ECH configs %p announces - %e', peerId, err) })
+  }
+}
+
+export function echAddressConfigs (): (components: EchAddressConfigsComponents) => EchAddressConfigs {
+  return (components) => new EchAddressConfigs(components)
+}
