@@ -160,7 +160,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     if (plan.offer == null) {
       if (mode === 'require') {
         this.monitor.requireRefused({ role: 'initiator', remotePeer, remoteAddr: attempt.remoteAddr, reason: plan.reason })
-        this.refuse(attempt, new EchRequiredError(`ECH required but not possible: ${plan.reason}`))
+        this.refuse(attempt, new EchRequiredError(plan.reason, `ECH is required but cannot be offered to this peer (${plan.reason})`))
       }
       if (this.init.grease !== true || mode === 'disabled') {
         return this.stockOutbound(attempt, options, plan.reason)
@@ -186,7 +186,8 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
         this.monitor.requireRefused({ role: 'initiator', remotePeer, remoteAddr: attempt.remoteAddr, reason: 'rejected' })
         this.record(attempt, 'rejected', remotePeer, { reason: 'require-refused', retryConfigsLearned, configId: offer?.config.configId, error: err.name })
       } else {
-        const kind = offer != null && remotePeer != null ? failureKind(err) : undefined
+        // require mode never consults the breaker, so it does not feed it either
+        const kind = offer != null && remotePeer != null && mode !== 'require' ? failureKind(err) : undefined
         if (kind != null && remotePeer != null) {
           this.policy.recordFailure(remotePeer, kind)
         }
@@ -198,7 +199,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     const secured = this.secured(frames, result, options)
     const retryConfigsLearned = result.ech === 'rejected' && result.retryRecord != null &&
       await this.learnRetryConfigs(secured.remotePeer, result.retryRecord)
-    if (offer != null) {
+    if (offer != null && mode !== 'require') {
       // retry configs are neither success nor failure for the breaker
       if (retryConfigsLearned) {
         this.policy.recordRetry(secured.remotePeer)

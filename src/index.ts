@@ -27,16 +27,24 @@ export type { EchConnectionInfo, EchFallbackReason, EchHandshakeError, EchMode, 
 export { ECH_PEER_STORE_KEY } from './config/peer-store.js'
 export * from './config/index.js'
 export { createSignedConfigRecord, openSignedConfigRecord, EchRecordExpiredError, EchRecordInvalidError, EchRecordSignerError } from './config/record.js'
-export type { OpenedConfigRecord } from './config/record.js'
+export type { OpenedConfigRecord, CreateSignedConfigRecordOptions, OpenSignedConfigRecordOptions } from './config/record.js'
+export type { NoOfferReason } from './config/peer-store.js'
 export * from './keys/index.js'
 export { EchDecodeError, EchRejectedError, EchRequiredError } from './handshake/errors.js'
 export { nodeProvider } from './hpke/provider-node.js'
 export { nobleProvider } from './hpke/provider-noble.js'
-export type { CryptoProvider } from './hpke/provider.js'
+export type { CryptoProvider, Aead, AeadId, DhPrivateKey, DhPublicKey } from './hpke/provider.js'
+export type { KemPrivateKey } from './hpke/kem.js'
 export { EchPolicy, EchPolicyConfigError, rolloutBucket, ENV_ENABLED, ENV_ROLLOUT_PERCENTAGE } from './policy/index.js'
-export type { PolicyDecision, PolicyState, BreakerInfo, EchPolicyInit } from './policy/index.js'
+export type {
+  PolicyDecision, PolicyState, BreakerInfo, BreakerState, BreakerEventDetail, EchPolicyInit, EchPolicyOptions, EchPolicyComponents, EchPolicyEvents,
+  PolicyFallbackReason, PolicySettingSource, HandshakeFailureKind
+} from './policy/index.js'
 export { EchMonitor } from './monitor/index.js'
-export type { EchMonitorInit, EchMonitorCounters, EchHandshakeReport } from './monitor/index.js'
+export type {
+  EchMonitorInit, EchMonitorCounters, EchHandshakeReport, EchMonitorComponents, EchMonitorEvents, EchTrackerSizes, RateLimitInit,
+  EchRole, EchPath, EchHandshakeOutcome, EchHandshakeLabel, EchThreatSeverity, EchAuditEvent
+} from './monitor/index.js'
 export * from './exchange/index.js'
 export { CODE_ECH, InvalidEchComponentError, encodeEchComponent, decodeEchComponent, echConfigListFromMultiaddr, withEchComponent, withoutEchComponent, dialWithEch, echAnnounceFilter, echAddressConfigs } from './multiaddr/index.js'
 export type { EchAnnounceFilterOptions, EchDialer } from './multiaddr/index.js'

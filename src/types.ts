@@ -39,7 +39,9 @@ export type EchFallbackReason = 'disabled' | 'no-peer-id' | NoOfferReason | Poli
  * `ech:<outcome>` and `ech:outcome`, and what `getConnectionInfo()` returns.
  */
 export interface EchConnectionInfo extends EchHandshakeReport {
+  /** `outbound`: this node dialled (initiator); `inbound`: it was dialled (responder) */
   direction: 'inbound' | 'outbound'
+  /** What happened to ECH on this connection */
   outcome: EchOutcome
   /** Why the connection went to stock Noise (`disabled`, `no-config`, `rollout`, …) */
   reason?: string
@@ -49,6 +51,7 @@ export interface EchConnectionInfo extends EchHandshakeReport {
 
 /** The detail of `ech:error`: a handshake that failed (or was refused in `require` mode) */
 export interface EchHandshakeError extends EchHandshakeReport {
+  /** `outbound`: this node dialled; `inbound`: it was dialled */
   direction: 'inbound' | 'outbound'
   /** `err.name` of the failure */
   error: string
@@ -56,20 +59,37 @@ export interface EchHandshakeError extends EchHandshakeReport {
 
 export type { EchThreatDetail as EchThreat, EchThreatKind, EchRotationDetail, EchBreakerDetail, AuditEntry } from './monitor/types.js'
 
+/**
+ * Events of the encrypter (`EchNoise` is a typed `EventTarget`). For each secured connection:
+ * `ech:<outcome>` then `ech:outcome`; for each failed one: `ech:error`.
+ */
 export interface EchNoiseEvents {
+  /** ECH was accepted: the outer hello was opened and bound into the session keys */
   'ech:accepted': CustomEvent<EchConnectionInfo>
+  /** ECH was offered but not accepted; in `opportunistic` mode the connection is plain Noise XX */
   'ech:rejected': CustomEvent<EchConnectionInfo>
+  /** This node sent a GREASE outer hello (outbound) */
   'ech:grease': CustomEvent<EchConnectionInfo>
+  /** The initiator spoke stock Noise (inbound) */
   'ech:not-offered': CustomEvent<EchConnectionInfo>
+  /** This node handed the connection to stock Noise; `reason` says why */
   'ech:fallback': CustomEvent<EchConnectionInfo>
   /** Every secured connection, whatever its outcome */
   'ech:outcome': CustomEvent<EchConnectionInfo>
+  /**
+   * A handshake failed or was refused; `error` is the typed `err.name` (libp2p's upgrader rethrows
+   * it as `EncryptionFailedError`)
+   */
   'ech:error': CustomEvent<EchHandshakeError>
+  /** The security monitor detected a threat (rate-limited per kind and source, and globally) */
   'ech:threat': CustomEvent<EchThreatDetail>
+  /** A key was added to this node's live keys (also the first, at start) */
   'ech:rotated': CustomEvent<EchRotationDetail>
+  /** A peer's circuit breaker opened, went half-open or closed */
   'ech:breaker': CustomEvent<EchBreakerDetail>
 }
 
+/** Options of `echNoise()`. Every default is listed in the README's configuration reference. */
 export interface EchNoiseInit {
   /** This node's ECH keys, newest first. Without them the node makes, persists and rotates its own. */
   keys?: EchKey[]
@@ -107,13 +127,21 @@ export interface EchNoiseInit {
   handshakeTimeout?: number
 }
 
+/** The libp2p components the encrypter uses (libp2p passes them) */
 export interface EchNoiseComponents {
+  /** This node's peer id (the target an inner hello must name) */
   peerId: PeerId
+  /** This node's identity key: signs the Noise payload and the config records */
   privateKey: PrivateKey
+  /** Loggers `libp2p:noise-ech`, `…:keys`, `…:policy`, `…:monitor`, `…:audit` */
   logger: ComponentLogger
+  /** Read lazily, for the stream muxers to offer in the handshake */
   upgrader: Upgrader
+  /** Where remote configs are found and stored (`ECH_PEER_STORE_KEY`) */
   peerStore: PeerStore
+  /** Where generated keys and open breakers are persisted */
   datastore: Datastore
+  /** Where `libp2p_ech_noise_*` metrics are registered, when the node has metrics */
   metrics?: Metrics
 }
 

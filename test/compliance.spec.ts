@@ -21,7 +21,7 @@ import { MemoryDatastore } from 'datastore-core'
 import { TypedEventEmitter } from 'main-event'
 import { ECH_PEER_STORE_KEY, echNoise } from '../src/index.js'
 import type { EchConnectionInfo, EchHandshakeError, EchMode, EchNoise } from '../src/index.js'
-import type { PeerStore, PrivateKey, StreamMuxerFactory, Upgrader } from '@libp2p/interface'
+import type { Libp2pEvents, PeerStore, PrivateKey, StreamMuxerFactory, Upgrader } from '@libp2p/interface'
 
 interface Recorded {
   ech: EchNoise
@@ -64,6 +64,8 @@ function harness (init: HarnessInit): {
   const recorded: Recorded[] = []
   const upgraderTouched: string[] = []
   let peerStore: PeerStore | undefined
+  // one event bus for the peer store and the encrypters, as in a libp2p node
+  const events = new TypedEventEmitter<Libp2pEvents>()
 
   const sharedPeerStore = async (): Promise<PeerStore> => {
     if (peerStore == null) {
@@ -72,7 +74,7 @@ function harness (init: HarnessInit): {
       peerStore = persistentPeerStore({
         peerId: owner,
         datastore: new MemoryDatastore(),
-        events: new TypedEventEmitter(),
+        events,
         logger
       })
     }
@@ -94,8 +96,8 @@ function harness (init: HarnessInit): {
         peerStore: store,
         // this encrypter's own ECH keys live here
         datastore: new MemoryDatastore(),
-        // not read by the encrypter today; given as libp2p would
-        ...{ events: new TypedEventEmitter() }
+        // libp2p passes its event bus too; the encrypter does not use it
+        ...{ events }
       })
       await ech.start()
       const entry: Recorded = { ech, configId: ech.keys.getKeys()[0].config.configId, outcomes: [], errors: [] }

@@ -39,6 +39,10 @@ export function echConfigListFromBase64 (text: string): Uint8Array {
   return decodeBase64(text)
 }
 
+/**
+ * Standard padded base64 of an ECHConfigList in wire form (the form of a DNS `ech=` value and of
+ * `keygen`'s output)
+ */
 export function echConfigListToBase64 (bytes: Uint8Array): string {
   if (!(bytes instanceof Uint8Array)) {
     throw new EchConfigError('ECHConfigList', 'expected a Uint8Array')

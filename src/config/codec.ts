@@ -15,6 +15,7 @@ import { checkWireFields, publicNameFromBytes, serializeEchConfig } from './seri
 import { ECH_CONFIG_VERSION } from './types.js'
 import type { EchConfig, EchConfigExtension, HpkeSymmetricCipherSuite } from './types.js'
 
+/** Why a well-formed config in a list cannot be used by this package (RFC 9849 §4) */
 export type EchConfigSkipCode =
   | 'unsupported-version'
   | 'unsupported-kem'
@@ -23,14 +24,19 @@ export type EchConfigSkipCode =
   | 'mandatory-extension'
   | 'invalid-public-name'
 
+/** Why one config of a list was skipped */
 export interface EchConfigSkipReason {
+  /** Machine-readable reason */
   readonly code: EchConfigSkipCode
+  /** Human-readable detail, e.g. the unsupported KEM id */
   readonly detail: string
 }
 
 /** One ECHConfig of a list, in list order, usable or not */
 export interface EchConfigListEntry {
+  /** Position in the list, from 0 */
   readonly index: number
+  /** ECHConfig.version (only `0xfe0d` is usable) */
   readonly version: number
   /** ECHConfig.length: the size of the contents */
   readonly length: number
@@ -38,11 +44,18 @@ export interface EchConfigListEntry {
   readonly raw: Uint8Array
   /** Present whenever the version is 0xfe0d (it parsed, or the list would have been rejected) */
   readonly config?: EchConfig
+  /**
+   * Whether this package can encrypt to it (KEM and a suite implemented, no unknown mandatory
+   * extension, valid public_name)
+   */
   readonly usable: boolean
+  /** Why it is not usable (only when `usable` is false) */
   readonly skipReason?: EchConfigSkipReason
 }
 
+/** A parsed ECHConfigList (RFC 9849 §4), as `parseEchConfigList` returns it */
 export interface EchConfigList {
+  /** Every config of the list, usable or not, in list order */
   readonly entries: readonly EchConfigListEntry[]
   /** The usable configs, in list order (the server's preference order) */
   readonly usable: readonly EchConfig[]

@@ -4,6 +4,7 @@
  */
 export class EchConfigError extends Error {
   static name = 'EchConfigError'
+  /** Always `'EchConfigError'` */
   name = 'EchConfigError'
 
   /**

@@ -71,6 +71,8 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
 interface CacheEntry {
   stored: Uint8Array
   offer: EchOffer | undefined
+  /** The stored record had already expired when it was read */
+  expired?: boolean
 }
 
 export interface PeerConfigStoreInit {
@@ -122,20 +124,19 @@ export class PeerConfigStore {
     }
 
     const key = peer.toString()
-    const cached = this.cache.get(key)
-    let offer: EchOffer | undefined
-    if (cached != null && sameBytes(cached.stored, stored)) {
-      offer = cached.offer
+    let entry = this.cache.get(key)
+    if (entry != null && sameBytes(entry.stored, stored)) {
       // refresh LRU position
       this.cache.delete(key)
-      this.cache.set(key, cached)
+      this.cache.set(key, entry)
     } else {
-      offer = await this.decode(peer, stored)
-      this.remember(key, { stored, offer })
+      entry = { stored, ...await this.decode(peer, stored) }
+      this.remember(key, entry)
     }
 
+    const { offer } = entry
     if (offer == null) {
-      return UNUSABLE_CONFIG
+      return entry.expired === true ? EXPIRED_CONFIG : UNUSABLE_CONFIG
     }
     if (offer.expiresAt != null && offer.expiresAt <= this.now()) {
       this.log('ECH config of %p expired', peer)
@@ -170,17 +171,17 @@ export class PeerConfigStore {
     return offer
   }
 
-  private async decode (peer: PeerId, stored: Uint8Array): Promise<EchOffer | undefined> {
+  private async decode (peer: PeerId, stored: Uint8Array): Promise<Omit<CacheEntry, 'stored'>> {
     try {
       if (isWireConfigList(stored)) {
-        return selectOffer(this.provider, stored, undefined, this.kemIds)
+        return { offer: selectOffer(this.provider, stored, undefined, this.kemIds) }
       }
       const opened = await openSignedConfigRecord(stored, peer, { now: this.now() })
-      return selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds)
+      return { offer: selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds) }
     } catch (err: any) {
       // a bad stored value must not break dialing: log it and dial without ECH
       this.log.error('ignoring unusable ECH config stored for %p - %e', peer, err)
-      return undefined
+      return { offer: undefined, expired: err?.name === 'EchRecordExpiredError' }
     }
   }
 

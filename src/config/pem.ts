@@ -15,6 +15,10 @@ export const PEM_LABEL_ECHCONFIG = 'ECHCONFIG'
 const LINE_LENGTH = 64
 const BEGIN = /^-----BEGIN ([\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*)?-----\s*$/
 
+/**
+ * The blocks of an ECH key file (draft-farrell-tls-pemesni), as read by `parseEchPem` or written by
+ * `encodeEchPem`
+ */
 export interface EchPem {
   /** The raw PKCS#8 DER of the PRIVATE KEY block, when there is one */
   readonly privateKeyPkcs8?: Uint8Array
@@ -24,6 +28,7 @@ export interface EchPem {
   readonly privateKey?: Uint8Array
   /** The ECHCONFIG block: an ECHConfigList in wire form */
   readonly configList: Uint8Array
+  /** `configList` parsed (RFC 9849 §4): every entry, and the usable configs */
   readonly parsed: EchConfigList
 }
 

@@ -154,6 +154,7 @@ export class EchConfigRecord implements Record {
   }
 }
 
+/** Options of `createSignedConfigRecord` */
 export interface CreateSignedConfigRecordOptions {
   /** Validity in seconds, 1..172800 (default 86400) */
   ttlSeconds?: number
@@ -176,11 +177,13 @@ export async function createSignedConfigRecord (privateKey: PrivateKey, configLi
   return envelope.marshal()
 }
 
+/** Options of `openSignedConfigRecord` */
 export interface OpenSignedConfigRecordOptions {
   /** The current time in ms since the epoch (default `Date.now()`) */
   now?: number
 }
 
+/** A signed config record that verified, as `openSignedConfigRecord` returns it */
 export interface OpenedConfigRecord {
   /** ECHConfigList in wire form (a copy) */
   configList: Uint8Array

@@ -13,12 +13,21 @@ const U16_MAX = 0xffff
 
 /** The fields an ECHConfig is built from, as `createEchConfig` takes them */
 export interface EchConfigFields {
+  /** `config_id`, 0..255 */
   configId: number
+  /** HPKE KEM id (RFC 9180 §7.1), e.g. `0x0020` DHKEM(X25519), `0x647a` X-Wing */
   kemId: number
+  /** The KEM public key (RFC 9180 SerializePublicKey) */
   publicKey: Uint8Array
+  /** The KDF/AEAD pairs the initiator may use, in order of preference (at least one) */
   cipherSuites: readonly HpkeSymmetricCipherSuite[]
+  /** `maximum_name_length`, 0..255 (default 0) */
   maximumNameLength?: number
+  /**
+   * `public_name`: a valid DNS name (RFC 9849 §4); meaningless to libp2p but required by the format
+   */
   publicName: string
+  /** ECHConfig extensions (default none) */
   extensions?: readonly EchConfigExtension[]
 }
 

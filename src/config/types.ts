@@ -19,12 +19,17 @@
 /** The only ECHConfig version this package speaks (RFC 9849 §4) */
 export const ECH_CONFIG_VERSION = 0xfe0d
 
+/** An HPKE KDF and AEAD pair a config offers (RFC 9849 §4 `HpkeSymmetricCipherSuite`) */
 export interface HpkeSymmetricCipherSuite {
+  /** HPKE KDF id (RFC 9180 §7.2), e.g. `0x0001` HKDF-SHA256 */
   readonly kdfId: number
+  /** HPKE AEAD id (RFC 9180 §7.3), e.g. `0x0001` AES-128-GCM, `0x0003` ChaCha20Poly1305 */
   readonly aeadId: number
 }
 
+/** One ECHConfig extension (RFC 9849 §4.2); none is defined for libp2p */
 export interface EchConfigExtension {
+  /** Extension type; the high bit (`0x8000`) marks it mandatory */
   readonly type: number
   /** A copy; never aliases parser input */
   readonly data: Uint8Array
@@ -36,13 +41,22 @@ export interface EchConfigExtension {
  * ECHConfig (version, length and contents), which HPKE's `info` is built from.
  */
 export interface EchConfig {
+  /** Always `0xfe0d` */
   readonly version: typeof ECH_CONFIG_VERSION
+  /** `config_id`: the initiator names the config by it in the outer hello */
   readonly configId: number
+  /** HPKE KEM id (RFC 9180 §7.1) */
   readonly kemId: number
+  /** The KEM public key (a copy) */
   readonly publicKey: Uint8Array
+  /** KDF/AEAD pairs in the server's order of preference */
   readonly cipherSuites: readonly HpkeSymmetricCipherSuite[]
+  /** `maximum_name_length` (unused by libp2p) */
   readonly maximumNameLength: number
+  /** `public_name` (unused by libp2p, which has no outer SNI) */
   readonly publicName: string
+  /** ECHConfig extensions */
   readonly extensions: readonly EchConfigExtension[]
+  /** The whole serialized ECHConfig (version, length, contents): HPKE `info` is built from it */
   readonly raw: Uint8Array
 }

@@ -32,16 +32,40 @@ export type StoredConfigStatus =
   /** A value that does not verify or has expired (`error` is the `err.name`) */
   | { kind: 'unusable', error: string }
 
+/**
+ * Why a verified record was not stored: `config-list`, the peer store holds a
+ * list the application gave (never replaced by a record); `newer-record`, it
+ * holds a valid record issued later
+ */
 export type ImportSkipReason = 'config-list' | 'newer-record'
 
+/** What `importSignedConfigRecord` did with a record that verified */
 export type ImportResult =
-  | { stored: true, issuedAt: number, expiresAt: number }
-  | { stored: false, reason: ImportSkipReason, issuedAt: number, expiresAt: number }
+  | {
+    /** The record is now in the peer store */
+    stored: true
+    /** The record's issue time, ms since the epoch */
+    issuedAt: number
+    /** When the record stops being trusted, ms since the epoch (its signed expiry, capped by `maxAge`) */
+    expiresAt: number
+  }
+  | {
+    /** The record verified but was not stored */
+    stored: false
+    /** Why not */
+    reason: ImportSkipReason
+    /** The record's issue time, ms since the epoch */
+    issuedAt: number
+    /** When the record would stop being trusted, ms since the epoch */
+    expiresAt: number
+  }
 
 export interface ConfigRecordImporterInit {
+  /** Where records are read and stored */
   peerStore: PeerStore
   /** Crypto backend used to check that the configs' keys import (default `node:crypto`) */
   provider?: CryptoProvider
+  /** Logger for verification failures (default: silent) */
   log?: Logger
   /** Longest a record is trusted after its issue time, ms (default and maximum 48 h) */
   maxAge?: number
@@ -167,8 +191,12 @@ export class ConfigRecordImporter {
   }
 }
 
+/** Options of `importSignedConfigRecord` */
 export interface ImportSignedConfigRecordOptions extends Omit<ConfigRecordImporterInit, 'peerStore'> {
+  /** Abort before the record is stored */
   signal?: AbortSignal
+  /** Current time, ms since the epoch (default `Date.now`) */
+  now?(): number
 }
 
 /**

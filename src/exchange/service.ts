@@ -30,21 +30,33 @@ import type { TypedEventTarget } from 'main-event'
 
 /** The subset of the libp2p registrar the service uses */
 export interface EchConfigExchangeRegistrar {
+  /** Register a protocol handler */
   handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+  /** Remove a protocol handler */
   unhandle(protocol: string, options?: AbortOptions): Promise<void>
 }
 
+/** The libp2p components the config exchange service uses (libp2p passes them) */
 export interface EchConfigExchangeComponents {
+  /** This node's peer id */
   peerId: PeerId
+  /** This node's identity key */
   privateKey: PrivateKey
+  /** Where fetched records are stored */
   peerStore: PeerStore
+  /** To serve the protocol */
   registrar: EchConfigExchangeRegistrar
+  /** To find the node's `/noise` encrypter (it must be `echNoise()`) */
   upgrader: Upgrader
+  /** For `peer:identify`, which triggers fetches */
   events: TypedEventTarget<Libp2pEvents>
+  /** Logger `libp2p:noise-ech:exchange` */
   logger: ComponentLogger
+  /** For the fetch queue gauge `libp2p_noise_ech_config_exchange_queue` */
   metrics?: Metrics
 }
 
+/** Options of `echConfigExchange()` */
 export interface EchConfigExchangeInit {
   /** Longest a fetched record is trusted after its issue time, ms (default and maximum 48 h) */
   maxAge?: number
@@ -70,7 +82,9 @@ export interface EchConfigExchangeInit {
   now?(): number
 }
 
+/** The detail of `ech:record-stored` */
 export interface EchRecordStoredDetail {
+  /** The peer whose record was stored */
   remotePeer: PeerId
   /** ms since the epoch */
   issuedAt: number
@@ -78,21 +92,28 @@ export interface EchRecordStoredDetail {
   expiresAt: number
 }
 
+/** The detail of `ech:record-refused` */
 export interface EchRecordRefusedDetail {
+  /** The peer whose record was refused */
   remotePeer: PeerId
   /** `err.name`: `EchRecordSignerError`, `EchRecordInvalidError`, `EchRecordExpiredError` or `EchConfigError` */
   error: string
 }
 
+/** The detail of `ech:fetch-failed` */
 export interface EchFetchFailedDetail {
+  /** The peer the fetch was from */
   remotePeer: PeerId
   /** `err.name`, e.g. `EchConfigFetchTimeoutError`, `EchConfigResponseTooLargeError`, `StreamResetError` */
   error: string
 }
 
+/** Why a fetch was not made or its record not stored; see `EchFetchSkippedDetail.reason` */
 export type EchFetchSkipReason = ImportSkipReason | 'fresh' | 'in-flight' | 'queue-full'
 
+/** The detail of `ech:fetch-skipped` */
 export interface EchFetchSkippedDetail {
+  /** The peer concerned */
   remotePeer: PeerId
   /**
    * `config-list`: an app-given list is stored; `fresh`: a record with more
@@ -103,6 +124,7 @@ export interface EchFetchSkippedDetail {
   reason: EchFetchSkipReason
 }
 
+/** Events of the config exchange service */
 export interface EchConfigExchangeEvents {
   /** A peer's record was fetched, verified and stored */
   'ech:record-stored': CustomEvent<EchRecordStoredDetail>
@@ -147,9 +169,13 @@ function checkPositiveInteger (name: string, value: number | undefined, fallback
 }
 
 export class EchConfigExchange extends TypedEventEmitter<EchConfigExchangeEvents> implements Startable {
+  /** `/libp2p-noise-ech/config/1.0.0` */
   readonly protocol = ECH_CONFIG_EXCHANGE_PROTOCOL
+  /** `'libp2p-noise-ech/config-exchange'` */
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech/config-exchange'
+  /** What this service provides to other libp2p services */
   readonly [serviceCapabilities]: string[] = ['libp2p-noise-ech/config-exchange']
+  /** Needs the identify service */
   readonly [serviceDependencies]: string[] = ['@libp2p/identify']
 
   private readonly components: EchConfigExchangeComponents
@@ -217,6 +243,7 @@ export class EchConfigExchange extends TypedEventEmitter<EchConfigExchangeEvents
     await this.components.registrar.unhandle(this.protocol)
   }
 
+  /** Whether the service is started */
   isStarted (): boolean {
     return this.started
   }

@@ -112,8 +112,11 @@ class EncryptedMessageStream extends AbstractMessageStream {
       throw new Error('Invalid chunk')
     }
     try {
-      // a frame is usually one chunk, which subarray() returns without copying
-      const plaintext = this.handshake.decrypt(frame.subarray()) as Uint8Array | LibList
+      // a full-size frame often arrives split over two reads: hand the cipher
+      // the list as it is rather than copying it into one buffer
+      const bufs = (frame as unknown as { bufs?: Uint8Array[] }).bufs
+      const ciphertext = bufs?.length === 1 ? bufs[0] : frame as unknown as Uint8ArrayList
+      const plaintext = this.handshake.decrypt(ciphertext) as Uint8Array | LibList
       this.metrics?.decryptedPackets?.increment()
       return plaintext
     } catch (err) {

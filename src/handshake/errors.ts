@@ -29,6 +29,10 @@ export class EchDecodeError extends Error {
 export class EchRejectedError extends Error {
   static name = 'EchRejectedError'
 
+  /**
+   * The responder's signed config record (retry configs), when it sent one; the encrypter has
+   * already verified and stored it
+   */
   readonly retryRecord?: Uint8Array
   /** The authenticated responder, to verify `retryRecord` against */
   readonly remotePeer?: PeerId
@@ -45,7 +49,11 @@ export class EchRejectedError extends Error {
 export class EchRequiredError extends Error {
   static name = 'EchRequiredError'
 
-  /** Why: `not-offered`, `unknown-config`, `unsupported-suite`, `open-failed`, `wrong-peer` */
+  /**
+   * Why. Responder: `not-offered`, `unknown-config`, `unsupported-suite`,
+   * `open-failed`, `wrong-peer`. Initiator (nothing to offer): a fallback
+   * reason such as `no-config`, `no-peer-id`, `expired-config`.
+   */
   readonly reason: string
 
   constructor (reason: string, message = 'ECH is required by this responder') {

@@ -7,10 +7,13 @@ import type { CryptoProvider } from './provider.js'
 
 /** A KEM private key held in imported form; see `DhPrivateKey` */
 export interface KemPrivateKey {
+  /** HPKE KEM id (RFC 9180 §7.1) of this key */
   readonly kemId: number
+  /** The serialized public key (RFC 9180 SerializePublicKey) */
   readonly publicKey: Uint8Array
   /** The serialized private key (RFC 9180 SerializePrivateKey); the caller wipes it */
   exportSecret(): Uint8Array
+  /** Wipe the secret held by this key; later use throws */
   destroy(): void
 }
 

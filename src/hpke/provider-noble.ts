@@ -60,6 +60,10 @@ const aeads: Record<AeadId, Aead> = {
   'aes-128-gcm': makeAead('aes-128-gcm')
 }
 
+/**
+ * A portable, pure-JS crypto backend over `@noble/curves`, `@noble/hashes` and `@noble/ciphers`,
+ * for runtimes without `node:crypto`
+ */
 export const nobleProvider: CryptoProvider = {
   name: 'noble',
 

@@ -101,6 +101,10 @@ const aeads: Record<AeadId, Aead> = {
   'aes-128-gcm': makeAead('aes-128-gcm')
 }
 
+/**
+ * The default crypto backend: `node:crypto` (native X25519, SHA-256, HMAC, AES-GCM,
+ * ChaCha20-Poly1305); synchronous
+ */
 export const nodeProvider: CryptoProvider = {
   name: 'node',
 

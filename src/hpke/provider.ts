@@ -12,6 +12,7 @@
 
 /** An imported X25519 private key. Opaque: a `KeyObject` or raw bytes by backend. */
 export interface DhPrivateKey {
+  /** Discriminant */
   readonly kind: 'x25519-private'
   /** Raw 32-byte public key */
   readonly publicKey: Uint8Array
@@ -23,15 +24,22 @@ export interface DhPrivateKey {
 
 /** An imported X25519 public key, reusable across many DH operations */
 export interface DhPublicKey {
+  /** Discriminant */
   readonly kind: 'x25519-public'
+  /** Raw 32-byte public key */
   readonly bytes: Uint8Array
 }
 
+/** The AEADs a provider implements, by name */
 export type AeadId = 'chacha20-poly1305' | 'aes-128-gcm'
 
+/** One AEAD of a provider (RFC 9180 §7.3 `Nk`, `Nn`, `Nt`) */
 export interface Aead {
+  /** Key length in bytes (`Nk`) */
   readonly keyLength: number
+  /** Nonce length in bytes (`Nn`) */
   readonly nonceLength: number
+  /** Tag length in bytes (`Nt`) */
   readonly tagLength: number
   /** Returns ciphertext || tag */
   seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array
@@ -39,21 +47,30 @@ export interface Aead {
   open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, ciphertext: Uint8Array): Uint8Array
 }
 
+/**
+ * The primitives HPKE and the Noise state machine need; pass `nodeProvider` or `nobleProvider` as
+ * `EchNoiseInit.provider`
+ */
 export interface CryptoProvider {
+  /** Which backend this is */
   readonly name: 'node' | 'noble'
+  /** Cryptographically secure random bytes */
   randomBytes(length: number): Uint8Array
   /** SHA-256 over the concatenation of the parts */
   sha256(...parts: Uint8Array[]): Uint8Array
   /** HMAC-SHA-256 over the concatenation of the parts */
   hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array
+  /** A fresh X25519 key pair */
   x25519Generate(): DhPrivateKey
   /** Import a raw 32-byte secret (the input is not retained) */
   x25519FromSecret(secret: Uint8Array): DhPrivateKey
+  /** Import a raw 32-byte public key once, for reuse in many DHs */
   x25519ImportPublic(publicKey: Uint8Array): DhPublicKey
   /**
    * X25519(sk, pk). Throws when the result is all zeros (a small-order public
    * key), as RFC 7748 §6.1 allows and RFC 9180 §7.1.4 requires.
    */
   x25519(privateKey: DhPrivateKey, publicKey: DhPublicKey | Uint8Array): Uint8Array
+  /** The AEAD with this name */
   aead(id: AeadId): Aead
 }

@@ -38,14 +38,17 @@ export const DEFAULT_CIPHER_SUITES: readonly HpkeSymmetricCipherSuite[] = Object
  * datastore record, both explicit.
  */
 export interface EchKey {
+  /** The key's ECHConfig (public) */
   readonly config: EchConfig
   /** An ECHConfigList (RFC 9849 §4, with its u16 length) holding just `config` */
   readonly configList: Uint8Array
+  /** The KEM private key (secret; `privateKey.destroy()` wipes it) */
   readonly privateKey: KemPrivateKey
   /** When the key was made, in ms since the epoch */
   readonly createdAt: number
 }
 
+/** Options of `generateEchKey` */
 export interface GenerateEchKeyOptions {
   /** ECHConfig public_name (default `libp2p.invalid`) */
   publicName?: string
@@ -53,9 +56,14 @@ export interface GenerateEchKeyOptions {
   kem?: string
   /** Fixed config id 0..255; random by default */
   configId?: number
+  /**
+   * KDF/AEAD pairs to offer, in order of preference (default `DEFAULT_CIPHER_SUITES`: HKDF-SHA256
+   * with AES-128-GCM, then ChaCha20Poly1305)
+   */
   cipherSuites?: readonly HpkeSymmetricCipherSuite[]
   /** ECHConfig maximum_name_length (default 0: no names to hide in libp2p) */
   maximumNameLength?: number
+  /** Crypto backend (default `nodeProvider`) */
   provider?: CryptoProvider
   /** Config ids already in use (e.g. the live keys'); a random id avoids them */
   avoidConfigIds?: Iterable<number>

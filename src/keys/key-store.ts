@@ -12,11 +12,18 @@ import type { CryptoProvider } from '../hpke/provider.js'
 import type { Logger } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
+/** A key read back from the datastore, with the datastore key it is stored under */
 export interface StoredKey {
+  /** The key */
   key: EchKey
+  /** Where it is stored */
   dsKey: Key
 }
 
+/**
+ * The key manager's persistence: one record per key under `<namespace>/<configId>-<createdAt>`;
+ * never throws (failures are logged)
+ */
 export class EchKeyStore {
   constructor (
     private readonly datastore: Datastore,
@@ -68,6 +75,7 @@ export class EchKeyStore {
     }
   }
 
+  /** Delete a stored key (an expired one); failures are logged */
   async remove (dsKey: Key): Promise<void> {
     try {
       await this.datastore.delete(dsKey)

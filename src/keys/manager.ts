@@ -23,19 +23,27 @@ import type { Datastore, Key } from 'interface-datastore'
 
 const DAY = 24 * 60 * 60 * 1000
 
+/** Default `rotationInterval`: 30 days, in ms */
 export const DEFAULT_ROTATION_INTERVAL = 30 * DAY
+/** Default `gracePeriod`: 7 days, in ms */
 export const DEFAULT_GRACE_PERIOD = 7 * DAY
+/** Default datastore prefix of generated keys */
 export const DEFAULT_KEY_NAMESPACE = '/libp2p-noise-ech/keys'
 
 /** setTimeout fires at once for delays above 2^31-1 ms (~24.8 days), shorter than a rotation */
 const MAX_TIMER_DELAY = 0x7fffffff
 
+/** What the key manager needs from libp2p */
 export interface EchKeyManagerComponents {
+  /** Logger `libp2p:noise-ech:keys` */
   logger: ComponentLogger
   /** Where generated keys are kept across restarts; in memory only without it */
   datastore?: Datastore
 }
 
+/**
+ * Settings of the key manager; `EchNoiseInit.keyManager` takes them without `keys` and `provider`
+ */
 export interface EchKeyManagerInit {
   /**
    * Keys the application manages itself, newest first. They are used as
@@ -51,6 +59,7 @@ export interface EchKeyManagerInit {
   autoRotate?: boolean
   /** How new keys are made (public name, KEM, suites) */
   generate?: Omit<GenerateEchKeyOptions, 'configId' | 'avoidConfigIds' | 'createdAt' | 'provider'>
+  /** Crypto backend for key generation and import (default `nodeProvider`) */
   provider?: CryptoProvider
   /** Datastore prefix (default `/libp2p-noise-ech/keys`) */
   namespace?: string
@@ -58,18 +67,27 @@ export interface EchKeyManagerInit {
   now?(): number
 }
 
+/** The detail of `ech:rotated` */
 export interface EchKeyRotatedDetail {
+  /** config_id of the new key */
   added: number
+  /** config_ids of the keys this rotation retired (accepted until their grace period ends) */
   retired: number[]
 }
 
+/** The detail of `ech:key-expired` */
 export interface EchKeyExpiredDetail {
+  /** config_id of the key that is no longer accepted */
   configId: number
+  /** When that key was made, ms since the epoch */
   createdAt: number
 }
 
+/** Events of `EchKeyManager` */
 export interface EchKeyManagerEvents {
+  /** A key was added (by a rotation, or the first one at start) */
   'ech:rotated': CustomEvent<EchKeyRotatedDetail>
+  /** A retired key's grace period ended: destroyed and deleted from the datastore */
   'ech:key-expired': CustomEvent<EchKeyExpiredDetail>
 }
 
@@ -89,6 +107,11 @@ function checkDuration (value: number | undefined, fallback: number, name: strin
   return value
 }
 
+/**
+ * A node's live ECH keys: made, persisted in the libp2p datastore, rotated on a timer and expired
+ * after a grace period — or, with `keys`, the application's keys used as given. The encrypter makes
+ * one (`ech.keys`).
+ */
 export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implements Startable {
   private readonly log: Logger
   private readonly store?: EchKeyStore
@@ -132,8 +155,10 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     }
   }
 
+  /** `'libp2p-noise-ech/key-manager'` */
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech/key-manager'
 
+  /** Whether `start()` ran (and `stop()` did not since) */
   isStarted (): boolean {
     return this.started
   }
@@ -170,7 +195,6 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     }
   }
 
-  /** Live keys, newest first */
   /** When the timer next rotates (ms since epoch); undefined when not started or autoRotate is off */
   getNextRotation (): number | undefined {
     if (!this.started || !this.autoRotate || this.entries.length === 0) { return undefined }
@@ -183,6 +207,7 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     return entry?.retiredAt == null ? undefined : entry.retiredAt + this.gracePeriod
   }
 
+  /** Live keys, newest first */
   getKeys (): EchKey[] {
     this.assertUsable()
     return this.entries.map(e => e.key)

@@ -47,9 +47,11 @@ export function echKeyToPem (key: EchKey): string {
   }
 }
 
+/** Options of `echKeyFromPem` */
 export interface EchKeyFromPemOptions {
   /** PEM files carry no creation time; default `Date.now()` */
   createdAt?: number
+  /** Crypto backend to import the key with (default `nodeProvider`) */
   provider?: CryptoProvider
 }
 

@@ -33,6 +33,7 @@ export const MONITOR_DEFAULTS = Object.freeze({
   probing: Object.freeze({ limit: 10, windowMs: MINUTE }),
   requireRefusals: Object.freeze({ limit: 10, windowMs: MINUTE }),
   malformedMediumAt: 10,
+  countMemoryMs: 10 * MINUTE,
   replayWindowMs: 10 * MINUTE,
   maxReplayEntries: 65_536,
   downgradeMemoryMs: 7 * DAY,
@@ -53,6 +54,11 @@ function option (name: string, value: number | undefined, fallback: number, min:
   return v
 }
 
+/**
+ * The security monitor. The encrypter makes one (`ech.monitor`) and reports every handshake,
+ * fallback and outer hello to it; it detects threats with bounded trackers, writes the audit log,
+ * and maintains the `libp2p_ech_noise_*` metrics. Standalone use is for tests and tools.
+ */
 export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
   private readonly log: Logger
   private readonly now: () => number
@@ -95,9 +101,12 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
       windowMs: option('requireRefusals.windowMs', init.requireRefusals?.windowMs, d.requireRefusals.windowMs, 1),
       severity: () => 'medium'
     })
-    // limit 0: every occurrence is a finding; the tracker only rate-limits the event
-    this.malformedHellos = new RateTracker({ ...rate, kind: 'malformed', limit: 0, windowMs: 1, severity: count => count >= mediumAt ? 'medium' : 'low' })
-    this.retryConfigs = new RateTracker({ ...rate, kind: 'bad-retry-configs', limit: 0, windowMs: 1, severity: () => 'high' })
+    // limit 0: every occurrence is a finding; the tracker rate-limits the
+    // event, and its window is how long a source's count is remembered (so
+    // severity can escalate however events are throttled)
+    const memoryMs = option('countMemoryMs', init.countMemoryMs, d.countMemoryMs, 1)
+    this.malformedHellos = new RateTracker({ ...rate, kind: 'malformed', limit: 0, windowMs: memoryMs, severity: count => count >= mediumAt ? 'medium' : 'low' })
+    this.retryConfigs = new RateTracker({ ...rate, kind: 'bad-retry-configs', limit: 0, windowMs: memoryMs, severity: () => 'high' })
     this.replay = new ReplayTracker(
       option('maxReplayEntries', init.maxReplayEntries, d.maxReplayEntries, 1),
       option('replayWindowMs', init.replayWindowMs, d.replayWindowMs, 1),
@@ -220,6 +229,7 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     return structuredClone(this.counters)
   }
 
+  /** Entries held by each tracker right now (all bounded by the `max*` options) */
   getTrackerSizes (): EchTrackerSizes {
     return {
       probing: this.probing.size,

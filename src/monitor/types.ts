@@ -6,6 +6,7 @@
 import type { ComponentLogger, Metrics, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
+/** This node's role in a handshake: `initiator` (it dialled) or `responder` */
 export type EchRole = 'initiator' | 'responder'
 
 /** What happened on one handshake; `failed` is a handshake that threw */
@@ -33,6 +34,7 @@ export type EchFallbackReason = 'disabled' | 'rollout' | 'breaker-open' | 'no-pe
  */
 export type EchThreatKind = 'probing' | 'replay' | 'downgrade' | 'malformed' | 'require-refusals' | 'bad-retry-configs'
 
+/** How serious a detection is; see `EchThreatDetail.severity` */
 export type EchThreatSeverity = 'low' | 'medium' | 'high'
 
 /**
@@ -41,12 +43,17 @@ export type EchThreatSeverity = 'low' | 'medium' | 'high'
  * callers may extend it (e.g. with `direction`) and keep object identity.
  */
 export interface EchHandshakeReport {
+  /** This node's role */
   role: EchRole
+  /** The ECH outcome, or `failed` */
   outcome: EchHandshakeOutcome
+  /** `ech` when the ECH engine ran, `stock` when the stock Noise encrypter did */
   path: EchPath
   /** Time spent in `secureInbound`/`secureOutbound`, ms */
   durationMs: number
+  /** The remote peer, when known (always for completed handshakes) */
   remotePeer?: PeerId
+  /** The remote address of the connection, when the transport gives one */
   remoteAddr?: Multiaddr
   /** A short code (`no-config`, an error name, …), never a message with data in it */
   reason?: string
@@ -63,10 +70,19 @@ export interface EchHandshakeReport {
   error?: string
 }
 
+/** The detail of `ech:threat`: one threat detection that passed the event rate limits */
 export interface EchThreatDetail {
+  /** What was detected */
   kind: EchThreatKind
+  /**
+   * `replay`: high when the replayed hello decrypted, else medium; `downgrade`, `bad-retry-
+   * configs`: high; `probing`, `require-refusals`: medium; `malformed`: low, medium from
+   * `malformedMediumAt` per source
+   */
   severity: EchThreatSeverity
+  /** The remote peer, when known */
   remotePeer?: PeerId
+  /** The remote address, when known (the source the detection counts against) */
   remoteAddr?: Multiaddr
   /**
    * Occurrences of this kind from this source that the monitor has seen
@@ -90,26 +106,39 @@ export interface EchRotationDetail {
 export interface EchBreakerDetail {
   /** The peer id, as a string */
   peer: string
+  /** The breaker's new state */
   state: 'open' | 'half-open' | 'closed'
+  /** Consecutive failed ECH handshakes with the peer */
   failures?: number
+  /** The cool-down of the current opening, ms */
   cooldownMs?: number
 }
 
+/** Events of `EchMonitor`; the encrypter re-dispatches them (see `EchNoiseEvents`) */
 export interface EchMonitorEvents {
+  /** A handshake completed with ECH accepted */
   'ech:accepted': CustomEvent<EchHandshakeReport>
+  /** A handshake completed with ECH offered but not accepted */
   'ech:rejected': CustomEvent<EchHandshakeReport>
+  /** A handshake completed after a GREASE outer hello (initiator) */
   'ech:grease': CustomEvent<EchHandshakeReport>
+  /** A handshake completed without an outer hello from the initiator (responder) */
   'ech:not-offered': CustomEvent<EchHandshakeReport>
+  /** A handshake this node handed to stock Noise completed */
   'ech:fallback': CustomEvent<EchHandshakeReport>
   /** Every handshake that completed, whatever its outcome (not `failed`) */
   'ech:outcome': CustomEvent<EchHandshakeReport>
   /** A handshake that threw: outcome `failed`, or an ECH outcome with `error` set */
   'ech:error': CustomEvent<EchHandshakeReport>
+  /** A threat was detected (rate-limited per kind and source, and globally) */
   'ech:threat': CustomEvent<EchThreatDetail>
+  /** The key manager added a key (also the first one, at start) */
   'ech:rotated': CustomEvent<EchRotationDetail>
+  /** A peer's circuit breaker changed state */
   'ech:breaker': CustomEvent<EchBreakerDetail>
 }
 
+/** The kinds of audit line */
 export type EchAuditEvent = 'threat' | 'rotation' | 'breaker'
 
 /**
@@ -119,22 +148,42 @@ export type EchAuditEvent = 'threat' | 'rotation' | 'breaker'
 export interface AuditEntry {
   /** ISO 8601, from the monitor's clock */
   time: string
+  /** What the line is about */
   event: EchAuditEvent
+  /** `threat`: the threat kind */
   kind?: EchThreatKind
+  /** `threat`: its severity */
   severity?: EchThreatSeverity
+  /** `threat` (when known), `breaker`: the peer id */
   remotePeer?: string
+  /** `threat`: the remote multiaddr, when known */
   remoteAddr?: string
+  /**
+   * `threat`: occurrences from the source so far; `rotation`: keys retired; `breaker`: consecutive
+   * failures
+   */
   count?: number
+  /**
+   * `threat`: a short code or error name; `rotation`: `retired:<config ids>`; `breaker`: the new
+   * state
+   */
   reason?: string
+  /** `rotation`: the new key's config id */
   configId?: number
 }
 
 /** "More than `limit` in any `windowMs`" */
 export interface RateLimitInit {
+  /** Occurrences allowed per window from one source; one more is a detection */
   limit?: number
+  /** The sliding window, ms */
   windowMs?: number
 }
 
+/**
+ * Options of `EchMonitor`; the encrypter takes them as `EchNoiseInit.monitor` (without `events`,
+ * `getLiveKeys`, `getOpenBreakers`)
+ */
 export interface EchMonitorInit {
   /** The clock, ms since the epoch (default `Date.now`) */
   now?(): number
@@ -152,6 +201,11 @@ export interface EchMonitorInit {
   requireRefusals?: RateLimitInit
   /** Malformed hellos from one source at which severity goes low → medium (default 10) */
   malformedMediumAt?: number
+  /**
+   * How long a source's malformed-hello and bad-retry-config counts are
+   * remembered after its last occurrence, ms (default 10 min)
+   */
+  countMemoryMs?: number
   /** How long an `enc` is remembered after its last sighting, ms (default 10 min) */
   replayWindowMs?: number
   /** Most `enc` hashes remembered (default 65,536) */
@@ -174,17 +228,40 @@ export interface EchMonitorInit {
   ipv6PrefixLength?: number
 }
 
+/** What the monitor needs from libp2p */
 export interface EchMonitorComponents {
+  /** For the monitor's log and the audit log (`libp2p:noise-ech:audit`) */
   logger: ComponentLogger
+  /** Where `libp2p_ech_noise_*` metrics are registered; none without it */
   metrics?: Metrics
 }
 
+/**
+ * In-memory counters since start (`EchMonitor.getCounters()`, `/ech/status`), the same as the
+ * metrics
+ */
 export interface EchMonitorCounters {
+  /**
+   * Handshakes by `<role>_<outcome>`, as the `role_outcome` label of
+   * `libp2p_ech_noise_handshakes_total`
+   */
   handshakes: Record<EchHandshakeLabel, number>
+  /**
+   * Connections handed to stock Noise, by the `reason` label of `libp2p_ech_noise_fallbacks_total`
+   */
   fallbacks: Record<EchFallbackReason, number>
   /** Every detection, including those whose event was rate-limited */
   threats: Record<EchThreatKind, number>
-  outerHellos: { accepted: number, failed: number, malformed: number }
+  /** Outer hellos received: opened, not openable (stale config, GREASE, probes), unparseable */
+  outerHellos: {
+    /** Opened with a live key */
+    accepted: number
+    /** Parsed but not openable: unknown config id, unsupported suite, failed open, wrong peer (stale configs, GREASE, probes) */
+    failed: number
+    /** Did not parse */
+    malformed: number
+  }
+  /** Connections `require` mode refused, both roles */
   requireRefusals: number
   /** `ech:threat` events dropped by the global event budget */
   suppressedThreatEvents: number
@@ -192,12 +269,20 @@ export interface EchMonitorCounters {
   auditSinkErrors: number
 }
 
+/** Entries held by each bounded tracker (`EchMonitor.getTrackerSizes()`), for capacity checks */
 export interface EchTrackerSizes {
+  /** Sources tracked for `probing` */
   probing: number
+  /** Sources tracked for `malformed` */
   malformed: number
+  /** Sources tracked for `require-refusals` */
   requireRefusals: number
+  /** Peers tracked for `bad-retry-configs` */
   retryConfigs: number
+  /** `enc` hashes remembered for `replay` */
   replay: number
+  /** Peers remembered for `downgrade` */
   acceptedPeers: number
+  /** Threats kept for `getRecentThreats()` */
   recentThreats: number
 }

@@ -11,7 +11,12 @@
 import { EchPolicyConfigError } from './errors.js'
 import type { EchPolicyInit, PolicySettingSource } from './types.js'
 
+/**
+ * The kill-switch variable: `true`, `false`, `1` or `0` (case-insensitive); wins over
+ * `init.enabled`
+ */
 export const ENV_ENABLED = 'ECH_ENABLED'
+/** The rollout variable: a plain decimal 0..100; wins over `init.rolloutPercentage` */
 export const ENV_ROLLOUT_PERCENTAGE = 'ECH_ROLLOUT_PERCENTAGE'
 
 export const DEFAULT_FAILURE_THRESHOLD = 3

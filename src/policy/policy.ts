@@ -29,7 +29,9 @@ import type {
 import type { ComponentLogger, Logger, PeerId, Startable } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
+/** What the policy needs from libp2p */
 export interface EchPolicyComponents {
+  /** For the policy's log (`libp2p:noise-ech:policy`) */
   logger: ComponentLogger
   /** Where open breakers are kept across restarts; in memory only without it */
   datastore?: Datastore
@@ -41,7 +43,13 @@ const NO_DISABLED: PolicyDecision = Object.freeze({ offer: false, reason: 'disab
 const NO_ROLLOUT: PolicyDecision = Object.freeze({ offer: false, reason: 'rollout' })
 const NO_BREAKER: PolicyDecision = Object.freeze({ offer: false, reason: 'breaker-open' })
 
+/**
+ * The fallback policy: decides per outbound connection whether ECH is offered (kill switch,
+ * rollout, circuit breaker) and learns from how offers end. The encrypter makes one (`ech.policy`);
+ * the operator controls are `setEnabled()` and `setRolloutPercentage()`.
+ */
 export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Startable {
+  /** `'libp2p-noise-ech/policy'` */
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech/policy'
 
   private readonly log: Logger
@@ -85,6 +93,7 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
     this.log('ECH enabled=%s (%s), rollout=%s%% (%s)', this.enabled, this.source.enabled, this.rolloutPercentage, this.source.rolloutPercentage)
   }
 
+  /** Whether `start()` ran (and `stop()` did not since) */
   isStarted (): boolean {
     return this.started
   }
@@ -161,6 +170,7 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
     this.log('ECH rollout=%s%% (runtime)', percentage)
   }
 
+  /** The effective settings, where each came from, and the open or half-open breakers */
   getState (): PolicyState {
     const openBreakers: BreakerInfo[] = []
     for (const [peer, entry] of this.breakers.open()) {

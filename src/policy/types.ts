@@ -11,8 +11,18 @@ export type PolicyFallbackReason = 'disabled' | 'rollout' | 'breaker-open'
  * and do not mutate them.
  */
 export type PolicyDecision =
-  | { readonly offer: true, readonly trial?: boolean }
-  | { readonly offer: false, readonly reason: PolicyFallbackReason }
+  | {
+    /** Offer ECH */
+    readonly offer: true
+    /** This offer is the half-open breaker's single trial */
+    readonly trial?: boolean
+  }
+  | {
+    /** Hand the connection to stock Noise */
+    readonly offer: false
+    /** Why */
+    readonly reason: PolicyFallbackReason
+  }
 
 /** How a handshake in which we offered ECH failed */
 export type HandshakeFailureKind = 'reset' | 'close' | 'timeout' | 'decode' | 'other'
@@ -20,11 +30,14 @@ export type HandshakeFailureKind = 'reset' | 'close' | 'timeout' | 'decode' | 'o
 /** Where the effective value of a setting came from */
 export type PolicySettingSource = 'env' | 'init' | 'default' | 'runtime'
 
+/** The states in which a breaker is reported (closed breakers are forgotten) */
 export type BreakerState = 'open' | 'half-open'
 
+/** One open or half-open breaker, as `EchPolicy.getState()` lists it */
 export interface BreakerInfo {
   /** The peer id as a string */
   peer: string
+  /** `open`: cooling down; `half-open`: one trial offer is under way */
   state: BreakerState
   /** Consecutive failed ECH handshakes (including failed trials) */
   failures: number
@@ -34,23 +47,34 @@ export interface BreakerInfo {
   cooldownMs: number
 }
 
+/** The policy's effective settings and open breakers (`EchPolicy.getState()`) */
 export interface PolicyState {
+  /** The kill switch: false sends every connection through stock Noise */
   enabled: boolean
+  /** Share of peers offered ECH, 0..100 */
   rolloutPercentage: number
+  /** Where each effective value came from */
   source: {
+    /** Source of `enabled` */
     enabled: PolicySettingSource
+    /** Source of `rolloutPercentage` */
     rolloutPercentage: PolicySettingSource
   }
+  /** Open and half-open breakers, least recently used first */
   openBreakers: BreakerInfo[]
 }
 
+/** The detail of the policy's `breaker:*` events */
 export interface BreakerEventDetail {
   /** The peer id as a string */
   peer: string
+  /** Consecutive failed ECH handshakes with the peer */
   failures: number
+  /** The cool-down of the current opening, ms */
   cooldownMs: number
 }
 
+/** Events of `EchPolicy` (the encrypter turns them into `ech:breaker`) */
 export interface EchPolicyEvents {
   /** Stock Noise for this peer from now on, for `cooldownMs` */
   'breaker:open': CustomEvent<BreakerEventDetail>
@@ -60,6 +84,10 @@ export interface EchPolicyEvents {
   'breaker:close': CustomEvent<BreakerEventDetail>
 }
 
+/**
+ * Settings of the fallback policy. `EchNoiseInit` takes `enabled` and `rolloutPercentage` at its
+ * top level and the rest as `policy`.
+ */
 export interface EchPolicyInit {
   /** Offer ECH at all (default true). `ECH_ENABLED` overrides it. */
   enabled?: boolean
@@ -86,6 +114,7 @@ export interface EchPolicyInit {
   now?(): number
 }
 
+/** `EchPolicyInit` plus where the environment is read */
 export interface EchPolicyOptions extends EchPolicyInit {
   /** Where `ECH_ENABLED` and `ECH_ROLLOUT_PERCENTAGE` are read, once, in the constructor (default `process.env`) */
   env?: Record<string, string | undefined>

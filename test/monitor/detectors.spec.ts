@@ -167,6 +167,16 @@ describe('monitor/detectors', () => {
       expect(monitor.getCounters().outerHellos.malformed).to.equal(25)
     })
 
+    it('escalates with every event reported, counting across minutes, and forgets a source after countMemoryMs', () => {
+      const { monitor, clock, threats } = harness({ eventIntervalMs: 0, malformedMediumAt: 2, countMemoryMs: 10 * MINUTE })
+      monitor.malformed({ remoteAddr: tcp('192.0.2.9'), error: 'EchDecodeError' })
+      clock.advance(2 * MINUTE)
+      monitor.malformed({ remoteAddr: tcp('192.0.2.9'), error: 'EchDecodeError' })
+      clock.advance(10 * MINUTE)
+      monitor.malformed({ remoteAddr: tcp('192.0.2.9'), error: 'EchDecodeError' })
+      expect(threats.map(t => [t.severity, t.count])).to.deep.equal([['low', 1], ['medium', 2], ['low', 1]])
+    })
+
     it('each IP gets its own first event', () => {
       const { monitor, threats } = harness()
       monitor.malformed({ remoteAddr: tcp('192.0.2.1'), error: 'EchDecodeError' })

@@ -233,6 +233,7 @@ describe('monitor/monitor', () => {
         probing: { limit: 10, windowMs: 60_000 },
         requireRefusals: { limit: 10, windowMs: 60_000 },
         malformedMediumAt: 10,
+        countMemoryMs: 600_000,
         replayWindowMs: 600_000,
         maxReplayEntries: 65_536,
         downgradeMemoryMs: 7 * 24 * 3600_000,

@@ -1,0 +1,233 @@
+/**
+ * The fallback policy driven through the wrapper, between real libp2p nodes
+ * on TCP 127.0.0.1: the kill switch (`ECH_ENABLED`) in both directions, env
+ * winning over init, staged rollout, a bad env value failing node creation,
+ * and the per-peer circuit breaker against an on-path box that breaks every
+ * ECH handshake but lets stock Noise through.
+ */
+import { expect } from 'aegir/chai'
+import { pingOver, trapUnhandled } from '../fixtures/nodes.js'
+import { createCaptureProxy, tcpPort, topLevelFields } from '../fixtures/proxy.js'
+import { collect, createEchBreakerProxy, createOpsNode, findError, nextEvent, shareConfig, stopAll } from './fixtures.js'
+import type { EchBreakerProxy, OpsNode } from './fixtures.js'
+import type { EchConnectionInfo } from '../../src/index.js'
+import type { CaptureProxy } from '../fixtures/proxy.js'
+import type { Connection } from '@libp2p/interface'
+
+const COOLDOWN_MS = 60_000
+
+describe('operations: policy through the wrapper over TCP', function () {
+  this.timeout(20_000)
+  trapUnhandled()
+
+  let nodes: Array<OpsNode | undefined> = []
+  let proxy: CaptureProxy | EchBreakerProxy | undefined
+
+  afterEach(async () => {
+    await proxy?.close()
+    await stopAll(...nodes)
+    nodes = []
+    proxy = undefined
+  })
+
+  async function node (...args: Parameters<typeof createOpsNode>): Promise<OpsNode> {
+    const n = await createOpsNode(...args)
+    nodes.push(n)
+    return n
+  }
+
+  /** Dial `to` (a fresh connection) and return the connection with both sides' outcome events */
+  async function dialOutcome (from: OpsNode, to: OpsNode, addr = to.addr): Promise<{ conn: Connection, out: EchConnectionInfo, in?: EchConnectionInfo }> {
+    const out = nextEvent(from.ech!, 'ech:outcome')
+    const inbound = to.ech != null ? nextEvent(to.ech, 'ech:outcome') : undefined
+    const conn = await from.node.dial(addr, { force: true })
+    return { conn, out: await out, in: await inbound }
+  }
+
+  describe('kill switch ECH_ENABLED=false', () => {
+    it('every dial falls back with reason "disabled", nothing offered on the wire', async () => {
+      const d = await node({ encrypter: 'ech', ech: { policy: { env: { ECH_ENABLED: 'false' } } } })
+      const b = await node({ encrypter: 'ech' })
+      await shareConfig(d, b)
+      expect(d.ech!.isEchEnabled()).to.be.false()
+      expect(d.ech!.policy.getState()).to.deep.include({ enabled: false, source: { enabled: 'env', rolloutPercentage: 'default' } })
+      proxy = await createCaptureProxy({ target: tcpPort(b.addr) })
+
+      for (let i = 0; i < 3; i++) {
+        const { conn, out, in: inbound } = await dialOutcome(d, b, proxy.addr(b.node.peerId))
+        expect(out).to.include({ direction: 'outbound', outcome: 'fallback', reason: 'disabled', path: 'stock' })
+        expect(inbound).to.include({ direction: 'inbound', outcome: 'not-offered' })
+        await pingOver(conn)
+        await conn.close()
+      }
+      // on the wire: every message 1 is a stock one (32-byte e, empty payload)
+      const firsts = proxy.noiseMessages().filter(m => m.message === 1)
+      expect(firsts).to.have.lengthOf(3)
+      for (const m of firsts) {
+        expect(topLevelFields(m.bytes.subarray(32))).to.deep.equal([])
+      }
+      expect(d.ech!.monitor.getCounters().fallbacks.disabled).to.equal(3)
+      expect(d.ech!.monitor.getCounters().handshakes.initiator_fallback).to.equal(3)
+    })
+
+    it('inbound ECH offers go to stock Noise: the listener reports fallback/disabled, the ECH dialer sees rejected without retry configs', async () => {
+      const d = await node({ encrypter: 'ech', ech: { policy: { env: { ECH_ENABLED: 'false' } } } })
+      const b = await node({ encrypter: 'ech' })
+      // b holds d's (real, live) config: d could accept it, but its kill switch is off
+      await shareConfig(b, d)
+      const bThreats = collect(b.ech!, 'ech:threat')
+      proxy = await createCaptureProxy({ target: tcpPort(d.addr) })
+
+      const { conn, out, in: inbound } = await dialOutcome(b, d, proxy.addr(d.node.peerId))
+      expect(out).to.include({ direction: 'outbound', outcome: 'rejected', retryConfigsLearned: false })
+      expect(inbound).to.include({ direction: 'inbound', outcome: 'fallback', reason: 'disabled', path: 'stock' })
+      // the offer really was on the wire, and stock Noise carried on regardless
+      const [m1] = proxy.noiseMessages().filter(m => m.message === 1)
+      expect(topLevelFields(m1.bytes.subarray(32))).to.deep.equal([1025])
+      await pingOver(conn)
+      expect(d.ech!.monitor.getCounters().fallbacks.disabled).to.equal(1)
+      expect(d.ech!.monitor.getCounters().outerHellos).to.deep.equal({ accepted: 0, failed: 0, malformed: 0 })
+      // a first contact that rejects is no downgrade: nothing was accepted from d before
+      expect(bThreats).to.deep.equal([])
+      expect(d.failures).to.deep.equal([])
+    })
+  })
+
+  it('init enabled:false is overridden by ECH_ENABLED=true: ECH accepted', async () => {
+    const a = await node({ encrypter: 'ech', ech: { enabled: false, policy: { env: { ECH_ENABLED: 'true' } } } })
+    const b = await node({ encrypter: 'ech', ech: { enabled: false, policy: { env: { ECH_ENABLED: 'TRUE' } } } })
+    await shareConfig(a, b)
+    expect(a.ech!.policy.getState()).to.deep.include({ enabled: true, source: { enabled: 'env', rolloutPercentage: 'default' } })
+    expect(b.ech!.isEchEnabled()).to.be.true()
+
+    const { conn, out, in: inbound } = await dialOutcome(a, b)
+    expect(out).to.include({ outcome: 'accepted', path: 'ech' })
+    expect(inbound).to.include({ outcome: 'accepted', path: 'ech' })
+    await pingOver(conn)
+  })
+
+  it('ECH_ROLLOUT_PERCENTAGE=0: fallback "rollout"; =100: accepted', async () => {
+    const b = await node({ encrypter: 'ech' })
+    const none = await node({ encrypter: 'ech', ech: { rolloutPercentage: 100, policy: { env: { ECH_ROLLOUT_PERCENTAGE: '0' } } } })
+    const all = await node({ encrypter: 'ech', ech: { rolloutPercentage: 0, policy: { env: { ECH_ROLLOUT_PERCENTAGE: '100' } } } })
+    await shareConfig(none, b)
+    await shareConfig(all, b)
+    expect(none.ech!.policy.getState()).to.deep.include({ rolloutPercentage: 0, source: { enabled: 'default', rolloutPercentage: 'env' } })
+    expect(all.ech!.policy.getState()).to.deep.include({ rolloutPercentage: 100, source: { enabled: 'default', rolloutPercentage: 'env' } })
+
+    const out = await dialOutcome(none, b)
+    expect(out.out).to.include({ outcome: 'fallback', reason: 'rollout', path: 'stock' })
+    expect(out.in).to.include({ outcome: 'not-offered' })
+    await pingOver(out.conn)
+    expect(none.ech!.monitor.getCounters().fallbacks.rollout).to.equal(1)
+
+    const inRollout = await dialOutcome(all, b)
+    expect(inRollout.out).to.include({ outcome: 'accepted' })
+    expect(inRollout.in).to.include({ outcome: 'accepted' })
+    await pingOver(inRollout.conn)
+  })
+
+  it('a bad env value (ECH_ROLLOUT_PERCENTAGE=150, ECH_ENABLED=yes) makes node creation throw EchPolicyConfigError', async () => {
+    for (const [variable, value] of [['ECH_ROLLOUT_PERCENTAGE', '150'], ['ECH_ENABLED', 'yes']]) {
+      let thrown: any
+      try {
+        nodes.push(await createOpsNode({ encrypter: 'ech', ech: { policy: { env: { [variable]: value } } } }))
+      } catch (err) {
+        thrown = err
+      }
+      expect(thrown, `createLibp2p with ${variable}=${value}`).to.exist()
+      const original = findError(thrown, 'EchPolicyConfigError')
+      expect(original, `EchPolicyConfigError behind ${thrown?.name}: ${thrown?.message}`).to.exist()
+      expect(original).to.have.property('setting', variable)
+      expect(original.message).to.include(value)
+    }
+  })
+
+  describe('circuit breaker against a box that breaks every ECH handshake', () => {
+    it('3 failed ECH dials open it, the 4th goes stock (breaker-open) and works; after the cool-down a failed trial re-opens it with a doubled cool-down, a good trial closes it', async () => {
+      let clock = Date.now()
+      const b = await node({ encrypter: 'ech' })
+      const a = await node({ encrypter: 'ech', ech: { policy: { now: () => clock } } })
+      await shareConfig(a, b)
+      const breakerProxy = proxy = await createEchBreakerProxy(tcpPort(b.addr))
+      const target = breakerProxy.addr(b.node.peerId)
+      const peer = b.node.peerId.toString()
+      const breaker = collect(a.ech!, 'ech:breaker')
+      const outcomes = collect(a.ech!, 'ech:outcome')
+
+      // three ECH offers, each broken in message 2
+      for (let i = 0; i < 3; i++) {
+        const since = a.failures.length
+        await expect(a.node.dial(target, { force: true })).to.eventually.be.rejected()
+        expect((await a.nextFailure('outbound', { since })).error.name).to.equal('InvalidCryptoExchangeError')
+        expect(breakerProxy.connections[i]).to.deep.equal({ offeredEch: true, tampered: true })
+        expect(breaker, `breaker events after ${i + 1} failures`).to.have.lengthOf(i < 2 ? 0 : 1)
+      }
+      expect(breaker[0]).to.deep.equal({ peer, state: 'open', failures: 3, cooldownMs: COOLDOWN_MS })
+      expect(a.ech!.policy.getState().openBreakers).to.deep.equal([{ peer, state: 'open', failures: 3, openUntil: clock + COOLDOWN_MS, cooldownMs: COOLDOWN_MS }])
+
+      // 4th: stock Noise, which the box lets through
+      const stock = await a.node.dial(target, { force: true })
+      expect(outcomes.at(-1)).to.include({ outcome: 'fallback', reason: 'breaker-open', path: 'stock' })
+      expect(breakerProxy.connections[3]).to.deep.equal({ offeredEch: false, tampered: false })
+      await pingOver(stock)
+      await stock.close()
+
+      // cool-down over, box still hostile: the single trial fails and the breaker re-opens, backing off
+      clock += COOLDOWN_MS
+      await expect(a.node.dial(target, { force: true })).to.eventually.be.rejected()
+      expect(breakerProxy.connections[4]).to.deep.equal({ offeredEch: true, tampered: true })
+      expect(breaker.slice(1)).to.deep.equal([
+        { peer, state: 'half-open', failures: 3, cooldownMs: COOLDOWN_MS },
+        { peer, state: 'open', failures: 4, cooldownMs: 2 * COOLDOWN_MS }
+      ])
+      // still inside the doubled cool-down
+      clock += COOLDOWN_MS
+      const stock2 = await a.node.dial(target, { force: true })
+      expect(outcomes.at(-1)).to.include({ outcome: 'fallback', reason: 'breaker-open' })
+      await stock2.close()
+
+      // cool-down over and the box behaves: the trial is accepted and closes the breaker
+      clock += COOLDOWN_MS
+      breakerProxy.tamper = false
+      const { conn, out } = await dialOutcome(a, b, target)
+      expect(out).to.include({ outcome: 'accepted', path: 'ech' })
+      expect(breakerProxy.connections[6]).to.deep.equal({ offeredEch: true, tampered: false })
+      expect(breaker.slice(3)).to.deep.equal([
+        { peer, state: 'half-open', failures: 4, cooldownMs: 2 * COOLDOWN_MS },
+        // the close event carries the entry as it was when the trial succeeded
+        { peer, state: 'closed', failures: 4, cooldownMs: 2 * COOLDOWN_MS }
+      ])
+      expect(a.ech!.policy.getState().openBreakers).to.deep.equal([])
+      await pingOver(conn)
+      expect(a.ech!.monitor.getCounters().fallbacks['breaker-open']).to.equal(2)
+    })
+
+    it('require mode is never subject to the breaker: every dial offers ECH, none falls back', async () => {
+      const b = await node({ encrypter: 'ech' })
+      const a = await node({ encrypter: 'ech', ech: { mode: 'require', policy: { failureThreshold: 2 } } })
+      await shareConfig(a, b)
+      const breakerProxy = proxy = await createEchBreakerProxy(tcpPort(b.addr))
+      const target = breakerProxy.addr(b.node.peerId)
+      const outcomes = collect(a.ech!, 'ech:outcome')
+
+      for (let i = 0; i < 5; i++) {
+        await expect(a.node.dial(target, { force: true })).to.eventually.be.rejected()
+      }
+      expect(breakerProxy.connections).to.have.lengthOf(5)
+      expect(breakerProxy.connections.every(c => c.offeredEch === true && c.tampered)).to.be.true()
+      expect(outcomes).to.deep.equal([])
+      expect(a.ech!.monitor.getCounters().fallbacks['breaker-open']).to.equal(0)
+      expect(a.failures.map(f => f.error.name)).to.deep.equal(new Array(5).fill('InvalidCryptoExchangeError'))
+
+      // the box stops tampering: the very next dial is ECH and accepted
+      breakerProxy.tamper = false
+      const { conn, out } = await dialOutcome(a, b, target)
+      expect(out).to.include({ outcome: 'accepted' })
+      await pingOver(conn)
+      // Not asserted: the wrapper still feeds these failures to the policy, so an
+      // `ech:breaker` open event fires (and open_breakers counts the peer) although
+      // require mode never consults the breaker.
+    })
+  })
+})
