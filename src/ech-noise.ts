@@ -51,15 +51,69 @@ interface Attempt {
 
 type OutboundPlan = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: EchFallbackReason }
 
+/**
+ * The `/noise` connection encrypter with an ECH outer hello; create it with
+ * {@link echNoise} in `connectionEncrypters`.
+ *
+ * Per connection it either runs the ECH-Noise engine or hands the connection,
+ * untouched, to a stock `@chainsafe/libp2p-noise` encrypter it holds
+ * (configured by `init.noise`):
+ *
+ * Outbound, ECH is offered when the mode allows it, the remote peer id is
+ * known, a usable config for it is in the peer store under
+ * {@link ECH_PEER_STORE_KEY}, and (outside `require` mode) the
+ * {@link EchPolicy} agrees (kill switch, rollout share, circuit breaker);
+ * otherwise the dial goes to stock Noise, or sends a GREASE outer hello when
+ * `init.grease` is set, or fails in `require` mode.
+ *
+ * Inbound (unless ECH is disabled), message 1 is read first: an outer hello
+ * goes to the ECH engine, anything else to stock Noise with message 1
+ * replayed to it, or is refused in `require` mode.
+ *
+ * Every secured or failed connection is reported as events (see
+ * {@link EchNoiseEvents}) and to {@link EchNoise.monitor}; outside `require`
+ * mode, how an offer ended also feeds the peer's circuit breaker.
+ * {@link EchNoise.getConnectionInfo} tells the outcome of one connection
+ * afterwards.
+ */
 export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements ConnectionEncrypter<NoiseExtensions>, Startable {
+  /**
+   * `/noise`, the stock protocol id: ECH needs no protocol negotiation of its
+   * own (an outer hello is recognised inside message 1), so this encrypter
+   * talks to any libp2p Noise peer and replaces `noise()` one for one
+   */
   public readonly protocol = '/noise'
+  /** `libp2p-noise-ech`, for `Object.prototype.toString` and logs */
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech'
+  /**
+   * Capabilities libp2p matches against other components'
+   * `serviceDependencies` at start-up: a connection encrypter, a stand-in
+   * for `@chainsafe/libp2p-noise` (so a service that requires stock Noise
+   * accepts this encrypter in its place), and `libp2p-noise-ech` itself
+   */
   readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption', '@chainsafe/libp2p-noise', 'libp2p-noise-ech']
 
   /** `opportunistic`, `require` or `disabled`; may be changed at run time */
   public mode: EchMode
+  /**
+   * This node's own ECH keys, used as responder to open outer hellos and
+   * published as its configs: the given `init.keys`, or keys generated,
+   * persisted in the datastore and rotated on a timer (`init.keyManager`).
+   * `keys.rotate()` rotates now.
+   */
   public readonly keys: EchKeyManager
+  /**
+   * The fallback policy for outbound offers: kill switch (`ECH_ENABLED`,
+   * `init.enabled`), rollout share (`ECH_ROLLOUT_PERCENTAGE`,
+   * `init.rolloutPercentage`) and per-peer circuit breakers; its
+   * `setEnabled()` and `setRolloutPercentage()` change them at run time
+   */
   public readonly policy: EchPolicy
+  /**
+   * The security monitor: counters (`getCounters()`), threat detection,
+   * the audit log and the `libp2p_ech_noise_*` metrics, fed by every
+   * handshake this encrypter runs
+   */
   public readonly monitor: EchMonitor
   private readonly components: EchNoiseComponents
   private readonly init: EchNoiseInit
@@ -70,6 +124,12 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private readonly connections = new WeakMap<object, EchConnectionInfo>()
   private signedRecord?: { created: number, record: Promise<Uint8Array> }
 
+  /**
+   * Usually called by libp2p through {@link echNoise}. Settings are checked
+   * here: the `ECH_ENABLED` / `ECH_ROLLOUT_PERCENTAGE` environment variables
+   * are read once and an invalid value throws `EchPolicyConfigError`; an
+   * unknown name in `init.kems` throws `InvalidParametersError`.
+   */
   constructor (components: EchNoiseComponents, init: EchNoiseInit = {}) {
     super()
     this.components = components
@@ -107,10 +167,21 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     this.policy.addEventListener('breaker:close', (evt) => { this.monitor.breaker({ ...evt.detail, state: 'closed' }) })
   }
 
+  /**
+   * Starts the key manager (loads or generates this node's keys and
+   * schedules rotation) and the policy (loads persisted open breakers).
+   * libp2p calls it when the node starts.
+   */
   async start (): Promise<void> {
     await Promise.all([this.keys.start(), this.policy.start()])
   }
 
+  /**
+   * Stops the key manager (clears its rotation timer and destroys generated
+   * keys in memory), the policy (writes pending breaker changes to the
+   * datastore), then clears the monitor's trackers (its metrics stay
+   * registered)
+   */
   async stop (): Promise<void> {
     await Promise.all([this.keys.stop(), this.policy.stop()])
     this.monitor.stop()
@@ -443,6 +514,24 @@ function kemIdsOf (names?: string[]): ReadonlySet<number> | undefined {
   }))
 }
 
+/**
+ * A drop-in replacement for `noise()` from `@chainsafe/libp2p-noise`, for
+ * `connectionEncrypters`: libp2p calls the returned function with its
+ * components and gets an {@link EchNoise}. Every default of `init` is
+ * listed on {@link EchNoiseInit}.
+ *
+ * @param init - options of the encrypter (mode, keys, KEMs, GREASE, policy,
+ * monitor, the stock Noise options)
+ * @returns the encrypter factory libp2p expects
+ *
+ * @example
+ *
+ * ```TypeScript
+ * const node = await createLibp2p({
+ *   connectionEncrypters: [echNoise({ mode: 'opportunistic' })]
+ * })
+ * ```
+ */
 export function echNoise (init: EchNoiseInit = {}): (components: EchNoiseComponents) => EchNoise {
   return (components) => new EchNoise(components, init)
 }

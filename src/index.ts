@@ -47,4 +47,4 @@ export type {
 } from './monitor/index.js'
 export * from './exchange/index.js'
 export { CODE_ECH, InvalidEchComponentError, encodeEchComponent, decodeEchComponent, echConfigListFromMultiaddr, withEchComponent, withoutEchComponent, dialWithEch, echAnnounceFilter, echAddressConfigs } from './multiaddr/index.js'
-export type { EchAnnounceFilterOptions, EchDialer } from './multiaddr/index.js'
+export type { EchAnnounceFilterOptions, EchDialer, EchAddressConfigs, EchAddressConfigsComponents } from './multiaddr/index.js'

@@ -101,7 +101,12 @@ export interface EchNoiseInit {
    * every KEM the package implements)
    */
   kems?: string[]
-  /** Send a GREASE outer hello to peers without a known config (default false) */
+  /**
+   * Send a GREASE outer hello to peers without a known config (default
+   * false). It does not make real offers indistinguishable: its fixed
+   * X25519/ChaCha20Poly1305 shape differs from offers to default or X-Wing
+   * keys, and the responder's retry record enlarges message 2
+   */
   grease?: boolean
   /** Options for the stock Noise encrypter that handles non-ECH connections, and shared settings */
   noise?: NoiseInit

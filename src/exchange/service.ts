@@ -52,7 +52,7 @@ export interface EchConfigExchangeComponents {
   events: TypedEventTarget<Libp2pEvents>
   /** Logger `libp2p:noise-ech:exchange` */
   logger: ComponentLogger
-  /** For the fetch queue gauge `libp2p_noise_ech_config_exchange_queue` */
+  /** For the fetch queue gauge `libp2p_ech_noise_config_exchange_queue` */
   metrics?: Metrics
 }
 
@@ -208,7 +208,7 @@ export class EchConfigExchange extends TypedEventEmitter<EchConfigExchangeEvents
     this.queue = new PeerQueue({
       concurrency: checkPositiveInteger('maxConcurrentFetches', init.maxConcurrentFetches, DEFAULT_MAX_CONCURRENT_FETCHES),
       maxSize: checkPositiveInteger('maxQueuedFetches', init.maxQueuedFetches, DEFAULT_MAX_QUEUED_FETCHES),
-      metricName: 'libp2p_noise_ech_config_exchange_queue',
+      metricName: 'libp2p_ech_noise_config_exchange_queue',
       metrics: components.metrics
     })
     this.onIdentify = this.onIdentify.bind(this)

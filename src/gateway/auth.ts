@@ -13,7 +13,17 @@ import type { EchGatewayRateLimit, EchGatewayTokens } from './types.js'
 
 export type Role = 'read' | 'admin'
 
+/**
+ * `ECH_GATEWAY_READ_TOKENS`: comma-separated read tokens. When set and not
+ * blank it replaces `tokens.read`; read once, when the gateway is created,
+ * from `init.env` (default `process.env`).
+ */
 export const ENV_READ_TOKENS = 'ECH_GATEWAY_READ_TOKENS'
+/**
+ * `ECH_GATEWAY_ADMIN_TOKENS`: comma-separated admin tokens. When set and
+ * not blank it replaces `tokens.admin`; read once, when the gateway is
+ * created, from `init.env` (default `process.env`).
+ */
 export const ENV_ADMIN_TOKENS = 'ECH_GATEWAY_ADMIN_TOKENS'
 
 /** RFC 6750 §2.1 `b64token`; anything else cannot be sent in the header anyway */

@@ -51,6 +51,12 @@ function noopLogger (): Logger {
   return log
 }
 
+/**
+ * The `node:http` implementation of {@link EchGateway}; usually made with
+ * {@link createEchGateway}. The constructor validates the options (and
+ * reads the token environment variables) and throws
+ * `EchGatewayOptionsError` on a bad one; nothing listens before `start()`.
+ */
 export class EchHttpGateway implements EchGateway {
   private readonly encrypter: EchNoise
   private readonly peerId: PeerId
@@ -109,17 +115,25 @@ export class EchHttpGateway implements EchGateway {
     ])
   }
 
+  /** `libp2p-noise-ech/gateway`, for `Object.prototype.toString` and logs */
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech/gateway'
 
+  /** `http://host:port` once started; throws `EchGatewayOptionsError` while stopped */
   get url (): string {
     if (this.boundPort == null) { throw new EchGatewayOptionsError('The gateway is not started') }
     return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.boundPort}`
   }
 
+  /** True from the moment `start()` begins until `stop()` is called or the start fails */
   isStarted (): boolean {
     return this.server != null
   }
 
+  /**
+   * Bind `host`:`port` and serve; no-op when already started. Rejects with
+   * the listen error (e.g. `EADDRINUSE`) and stays stopped. Warns in the log
+   * when `host` is not a loopback address (plain HTTP: tokens in clear).
+   */
   async start (): Promise<void> {
     if (this.server != null) { return }
     const server = createServer({
@@ -151,6 +165,7 @@ export class EchHttpGateway implements EchGateway {
     }
   }
 
+  /** Stop listening and close every connection, in-flight requests included; no-op when stopped */
   async stop (): Promise<void> {
     const server = this.server
     if (server == null) { return }
@@ -276,6 +291,24 @@ export class EchHttpGateway implements EchGateway {
   }
 }
 
+/**
+ * Create the HTTP gateway of a node running {@link EchNoise}. It does not
+ * listen until `start()`; the application starts and stops it (it is not a
+ * libp2p service).
+ *
+ * @param init - the node, its encrypter, and where and how to serve
+ * @returns the stopped gateway
+ * @throws {EchGatewayOptionsError} when an option or a token (given or
+ * from `ECH_GATEWAY_READ_TOKENS` / `ECH_GATEWAY_ADMIN_TOKENS`) is invalid
+ *
+ * @example
+ *
+ * ```TypeScript
+ * const gateway = createEchGateway({ libp2p: node, encrypter, tokens: { read: [readToken], admin: [adminToken] } })
+ * await gateway.start()
+ * console.log(gateway.url) // http://127.0.0.1:<port>
+ * ```
+ */
 export function createEchGateway (init: EchGatewayInit): EchGateway {
   return new EchHttpGateway(init)
 }

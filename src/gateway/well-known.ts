@@ -20,6 +20,12 @@ import type { OpenedConfigRecord } from '../config/record.js'
 import type { EchNoise } from '../ech-noise.js'
 import type { PeerId } from '@libp2p/interface'
 
+/**
+ * `/.well-known/libp2p-noise-ech`: where the gateway serves the node's
+ * configs and signed record (`WellKnownDocument`) to anyone, without
+ * credentials, with `ETag`, `Cache-Control: max-age` and CORS open to every
+ * origin
+ */
 export const WELL_KNOWN_PATH = '/.well-known/libp2p-noise-ech'
 
 /**

@@ -95,7 +95,11 @@ export function sealOuterHello (provider: CryptoProvider, ePublic: Uint8Array, i
 /**
  * A GREASE outer hello (cf. RFC 9849 §6.2): a random config_id, a real suite,
  * a random `enc` of the KEM's size and a random payload the size of a real
- * sealed inner hello, indistinguishable on the wire from a real offer.
+ * sealed inner hello. Its shape is always `GREASE_SUITE`'s (X25519 `enc`,
+ * ChaCha20Poly1305), so it matches only offers to configs of that shape: not
+ * offers to default keys (AES-128-GCM first) nor to X-Wing keys (1120-byte
+ * `enc`); and the responder's retry record makes message 2 larger than after
+ * an accepted offer (docs/PROTOCOL.md §4.7).
  */
 export function greaseOuterHello (randomBytes: RandomBytes): Uint8Array {
   const kem = getKem(GREASE_SUITE.kemId)

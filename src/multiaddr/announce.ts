@@ -38,6 +38,7 @@ export function isEchAnnounceable (ma: Multiaddr): boolean {
   return isSecuredByEncrypter(ma) && !ma.getComponents().some(c => c.code === CODE_TLS || c.code === CODE_SNI)
 }
 
+/** Options of {@link echAnnounceFilter}: which addresses get an `/ech` twin, and how many */
 export interface EchAnnounceFilterOptions {
   /** Which addresses get an `/ech` twin (default `isEchAnnounceable`) */
   filter?(ma: Multiaddr): boolean

@@ -20,7 +20,13 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What `dialWithEch` needs of a libp2p node */
 export interface EchDialer {
+  /** Where the address's `/ech` config is stored for its peer, under `ECH_PEER_STORE_KEY` */
   peerStore: PeerStore
+  /**
+   * Dial the address (given without its `/ech` component) and resolve to
+   * the connection; `options` are those passed to `dialWithEch`, passed on
+   * as they are (`signal`, `force`)
+   */
   dial(ma: Multiaddr, options?: any): Promise<Connection>
 }
 

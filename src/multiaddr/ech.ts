@@ -28,6 +28,7 @@ export const ECH_PROTOCOL_NAME = 'ech'
 /** The `/ech` value is not a multibase-encoded, well-framed ECHConfigList */
 export class InvalidEchComponentError extends Error {
   static name = 'InvalidEchComponentError'
+  /** `InvalidEchComponentError`, so callers can test `err.name` without `instanceof` */
   name = 'InvalidEchComponentError'
 }
 

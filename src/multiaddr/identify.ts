@@ -75,9 +75,13 @@ export async function storeAnnouncedEchConfig (peerStore: PeerStore, peer: PeerI
   return 'stored'
 }
 
+/** The libp2p components {@link EchAddressConfigs} uses (libp2p passes them) */
 export interface EchAddressConfigsComponents {
+  /** Where announced configs are stored, under `ECH_PEER_STORE_KEY` */
   peerStore: PeerStore
+  /** The node's event bus, for `peer:identify` */
   events: TypedEventTarget<Libp2pEvents>
+  /** Logger `libp2p:noise-ech:address-configs` */
   logger: ComponentLogger
 }
 
@@ -95,6 +99,7 @@ export interface EchAddressConfigsComponents {
  * ```
  */
 export class EchAddressConfigs implements Startable {
+  /** `libp2p-noise-ech:address-configs`, for `Object.prototype.toString` and logs */
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech:address-configs'
   private readonly components: EchAddressConfigsComponents
   private readonly log: Logger
@@ -104,10 +109,12 @@ export class EchAddressConfigs implements Startable {
     this.log = components.logger.forComponent('libp2p:noise-ech:address-configs')
   }
 
+  /** Start listening for `peer:identify` (libp2p calls it when the node starts) */
   start (): void {
     this.components.events.addEventListener('peer:identify', this.onIdentify)
   }
 
+  /** Stop listening for `peer:identify`; stores already under way finish */
   stop (): void {
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
   }
@@ -122,6 +129,15 @@ export class EchAddressConfigs implements Startable {
   }
 }
 
+/**
+ * The {@link EchAddressConfigs} service for `services` in `createLibp2p`:
+ * stores the ECH configs that peers announce in their identify
+ * `listenAddrs` (as `/ech` components). It needs the identify service, and
+ * learns only from peers that announce `/ech` addresses (e.g. with
+ * {@link echAnnounceFilter}).
+ *
+ * @returns the service factory libp2p expects
+ */
 export function echAddressConfigs (): (components: EchAddressConfigsComponents) => EchAddressConfigs {
   return (components) => new EchAddressConfigs(components)
 }
