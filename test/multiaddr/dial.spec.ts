@@ -204,7 +204,8 @@ describe('multiaddr: /ech over TCP', function () {
   })
 
   it('a stock js-libp2p 3 peer without the /ech codec: identify works with plain addresses, fails silently once /ech is announced', async function () {
-    const script = fileURLToPath(new URL('./stock-peer.ts', import.meta.url))
+    // the peer script sits beside this file: .ts from source, .js once built into dist/
+    const script = fileURLToPath(new URL(`./stock-peer${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url))
     const run = async (target: TestNode): Promise<{ echKnown: boolean, identified?: string[], storedAddresses: string[] }> => {
       const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, target.addr.toString()], { encoding: 'utf8', timeout: 20_000 })
       return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')

@@ -21,7 +21,7 @@ import { encodeOuterHello } from '../../src/handshake/outer-hello.js'
 import { encodeOuterHelloPayload } from '../../src/handshake/payload.js'
 import { nodeProvider } from '../../src/hpke/provider-node.js'
 import { ECH_PEER_STORE_KEY, echNoise } from '../../src/index.js'
-import { ECHO_PROTOCOL } from '../fixtures/nodes.js'
+import { ECHO_PROTOCOL, recordFailures } from '../fixtures/nodes.js'
 import { topLevelFields } from '../fixtures/proxy.js'
 import type { EchNoise, EchNoiseEvents, EchNoiseInit, EchThreat } from '../../src/index.js'
 import type { HandshakeFailure } from '../fixtures/nodes.js'
@@ -59,24 +59,6 @@ export interface OpsNodeOptions {
   metrics?(components: any): Metrics
   /** Run identify on every connection (default true; the load tests turn it off) */
   identify?: boolean
-}
-
-type Secure = EchNoise['secureInbound']
-
-function recordFailures (encrypter: { secureInbound: Secure, secureOutbound: Secure }, failures: HandshakeFailure[], target: EventTarget): void {
-  for (const direction of ['inbound', 'outbound'] as const) {
-    const method = direction === 'inbound' ? 'secureInbound' : 'secureOutbound'
-    const original = encrypter[method].bind(encrypter)
-    encrypter[method] = async (connection, options) => {
-      try {
-        return await original(connection, options)
-      } catch (error) {
-        failures.push({ direction, error })
-        target.dispatchEvent(new Event('failure'))
-        throw error
-      }
-    }
-  }
 }
 
 export async function createOpsNode (options: OpsNodeOptions): Promise<OpsNode> {
