@@ -13,6 +13,7 @@
  */
 import { TypedEventEmitter } from '@libp2p/interface'
 import { nodeProvider } from '../hpke/provider-node.js'
+import { getKem } from '../hpke/registry.js'
 import { EchKeyManagerNotStartedError, EchKeyOptionsError } from './errors.js'
 import { generateEchKey } from './generate.js'
 import { EchKeyStore } from './key-store.js'
@@ -271,9 +272,26 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     return newest == null || this.now() - newest.key.createdAt >= this.rotationInterval
   }
 
+  private inherited (): Partial<GenerateEchKeyOptions> {
+    const current = this.entries[0]?.key.config
+    const kem = current == null ? undefined : getKem(current.kemId)
+    if (current == null || kem == null) {
+      return {}
+    }
+    return {
+      kem: kem.name,
+      publicName: current.publicName,
+      cipherSuites: current.cipherSuites,
+      maximumNameLength: current.maximumNameLength
+    }
+  }
+
   private async addKey (): Promise<EchKey> {
     const now = this.now()
     const key = await generateEchKey({
+      // a rotation keeps the current key's KEM, name and suites (an X-Wing
+      // node must not drop to X25519 by rotating), unless configured otherwise
+      ...this.inherited(),
       ...this.generateOptions,
       provider: this.provider,
       createdAt: now,

@@ -160,6 +160,20 @@ describe('keys/manager', () => {
     expect(fixed.getNextRotation()).to.be.undefined()
   })
 
+  it('rotates to a key of the same KEM, public name and suites as the current one', async () => {
+    const xwing = await generateEchKey({ kem: 'x-wing', publicName: 'pq.example.org', createdAt: T0 })
+    const m = manager(undefined, { keys: [xwing] })
+    await m.start()
+    const fresh = await m.rotate()
+    expect(fresh.config.kemId).to.equal(xwing.config.kemId)
+    expect(fresh.config.publicName).to.equal('pq.example.org')
+    expect(fresh.config.cipherSuites).to.deep.equal(xwing.config.cipherSuites)
+    expect(fresh.config.configId).to.not.equal(xwing.config.configId)
+    const configured = manager(undefined, { keys: [xwing], generate: { kem: 'x25519' } })
+    await configured.start()
+    expect((await configured.rotate()).config.kemId).to.equal(0x0020)
+  })
+
   it('rotates when the interval has passed', async () => {
     const m = manager(undefined, { rotationInterval: 30 * DAY })
     await m.start()
