@@ -34,19 +34,12 @@ import crypto from 'node:crypto'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { defaultLogger } from '@libp2p/logger'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { persistentPeerStore } from '@libp2p/peer-store'
-import { multiaddrConnectionPair } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
-import { MemoryDatastore } from 'datastore-core'
-import { TypedEventEmitter } from 'main-event'
 import { pEvent } from 'p-event'
 import { ECH_PEER_STORE_KEY, echNoise } from '../src/index.js'
-import type { EchConnectionInfo, EchNoise, EchNoiseComponents } from '../src/index.js'
-import type { ConnectionEncrypter, Libp2pEvents, MessageStream, PeerId, PrivateKey, SecuredConnection, StreamCloseEvent, StreamMessageEvent, Upgrader } from '@libp2p/interface'
-import type { TypedEventTarget } from 'main-event'
+import { components, fmt, identity, out, pair, quantile, sorted, table } from './setup.js'
+import type { Identity } from './setup.js'
+import type { EchConnectionInfo, EchNoise } from '../src/index.js'
+import type { ConnectionEncrypter, MessageStream, SecuredConnection, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 
 // ---------------------------------------------------------------- options
 
@@ -118,32 +111,6 @@ interface Variant {
   expect?: { outbound: string, inbound: string }
 }
 
-interface Identity {
-  privateKey: PrivateKey
-  peerId: PeerId
-}
-
-const logger = defaultLogger()
-// multiaddrConnectionPair() otherwise derives a TCP port from a global counter
-// and throws after ~32k pairs; the encrypters never look at the address
-const PAIR_ADDR = multiaddr('/ip4/127.0.0.1/tcp/4001')
-const pair = (): [MessageStream, MessageStream] => multiaddrConnectionPair({ capacity: CAPACITY, outbound: { remoteAddr: PAIR_ADDR }, inbound: { remoteAddr: PAIR_ADDR } })
-// both stock and ECH only ever call getStreamMuxers() on the upgrader
-const upgrader = { getStreamMuxers: () => new Map() } as unknown as Upgrader
-
-async function identity (): Promise<Identity> {
-  const privateKey = await generateKeyPair('Ed25519')
-  return { privateKey, peerId: peerIdFromPrivateKey(privateKey) }
-}
-
-/** What a libp2p node gives its encrypters: a fresh datastore, event bus and peer store per node */
-function components (id: Identity): EchNoiseComponents & { events: TypedEventTarget<Libp2pEvents> } {
-  const datastore = new MemoryDatastore()
-  const events = new TypedEventEmitter<Libp2pEvents>()
-  const peerStore = persistentPeerStore({ peerId: id.peerId, datastore, events, logger })
-  return { ...id, logger, upgrader, peerStore, datastore, events }
-}
-
 async function ech (id: Identity, c = components(id)): Promise<EchNoise> {
   const encrypter = echNoise()(c)
   await encrypter.start()
@@ -202,7 +169,7 @@ const VARIANTS: Variant[] = [stockVariant, noConfigVariant, acceptedVariant].fil
 // ---------------------------------------------------------------- helpers
 
 async function handshake (variant: Variant): Promise<{ ms: number, cpuMs: number, a: MessageStream, b: MessageStream, outbound: SecuredConnection, inbound: SecuredConnection }> {
-  const [a, b] = pair()
+  const [a, b] = pair(CAPACITY)
   // the libp2p upgrader always passes a per-connection deadline
   const signal = AbortSignal.timeout(30_000)
   const cpu = process.cpuUsage()
@@ -303,18 +270,6 @@ async function bulk (sender: MessageStream, receiver: MessageStream, data: Uint8
   return { ms, cpuMs: (used.user + used.system) / 1000 }
 }
 
-function sorted (xs: ArrayLike<number>): Float64Array {
-  return Float64Array.from(xs).sort()
-}
-
-function quantile (s: ArrayLike<number>, q: number): number {
-  // linear interpolation between closest ranks, on sorted input
-  const pos = (s.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-}
-
 function median (xs: ArrayLike<number>): number {
   return quantile(sorted(xs), 0.5)
 }
@@ -342,15 +297,6 @@ function ratioInterval (xs: number[], ref: number[], resamples = 1000): [number,
   }
   ratios.sort()
   return [quantile(ratios, 0.025), quantile(ratios, 0.975)]
-}
-
-const fmt = (n: number, digits = 3): string => n.toFixed(digits)
-const out = (line = ''): void => { process.stdout.write(line + '\n') }
-
-function table (header: string[], align: string[], rows: string[][]): void {
-  out(`| ${header.join(' | ')} |`)
-  out(`|${align.join('|')}|`)
-  for (const row of rows) { out(`| ${row.join(' | ')} |`) }
 }
 
 // ---------------------------------------------------------------- run

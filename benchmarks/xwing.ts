@@ -19,18 +19,10 @@ import '../src/polyfill.js'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { noise } from '@chainsafe/libp2p-noise'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { defaultLogger } from '@libp2p/logger'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { persistentPeerStore } from '@libp2p/peer-store'
-import { multiaddrConnectionPair } from '@libp2p/utils'
-import { multiaddr } from '@multiformats/multiaddr'
-import { MemoryDatastore } from 'datastore-core'
-import { TypedEventEmitter } from 'main-event'
 import { ECH_PEER_STORE_KEY, echNoise, generateEchKey } from '../src/index.js'
-import type { EchNoise, EchNoiseComponents } from '../src/index.js'
-import type { ConnectionEncrypter, Libp2pEvents, MessageStream, PeerId, PrivateKey, Upgrader } from '@libp2p/interface'
-import type { TypedEventTarget } from 'main-event'
+import { components, fmt, identity, out, pair, quantile, sorted, table } from './setup.js'
+import type { EchNoise } from '../src/index.js'
+import type { ConnectionEncrypter, MessageStream } from '@libp2p/interface'
 
 const { values } = parseArgs({
   options: {
@@ -57,28 +49,7 @@ const WARMUP = count('warmup', 50, 0)
 const BATCH = count('batch', 10, 1)
 const TARGET_RATIO = 2.5
 
-// ---------------------------------------------------------------- set-up (the minimum of benchmarks/handshake.ts)
-
-interface Identity { privateKey: PrivateKey, peerId: PeerId }
-
-const logger = defaultLogger()
-// a fixed address: multiaddrConnectionPair() otherwise derives ports from a global counter
-const PAIR_ADDR = multiaddr('/ip4/127.0.0.1/tcp/4001')
-const pair = (): [MessageStream, MessageStream] => multiaddrConnectionPair({ outbound: { remoteAddr: PAIR_ADDR }, inbound: { remoteAddr: PAIR_ADDR } })
-// both encrypters only ever call getStreamMuxers() on the upgrader
-const upgrader = { getStreamMuxers: () => new Map() } as unknown as Upgrader
-
-async function identity (): Promise<Identity> {
-  const privateKey = await generateKeyPair('Ed25519')
-  return { privateKey, peerId: peerIdFromPrivateKey(privateKey) }
-}
-
-function components (id: Identity): EchNoiseComponents & { events: TypedEventTarget<Libp2pEvents> } {
-  const datastore = new MemoryDatastore()
-  const events = new TypedEventEmitter<Libp2pEvents>()
-  const peerStore = persistentPeerStore({ peerId: id.peerId, datastore, events, logger })
-  return { ...id, logger, upgrader, peerStore, datastore, events }
-}
+// ---------------------------------------------------------------- set-up (shared pieces in ./setup.ts)
 
 type VariantName = 'stock' | 'ech-x25519' | 'ech-xwing'
 
@@ -157,23 +128,6 @@ async function handshake (variant: Variant): Promise<Sample> {
   return { ms, bytes: sentA.bytes + sentB.bytes, frames }
 }
 
-function quantile (xs: number[], q: number): number {
-  const s = Float64Array.from(xs).sort()
-  const pos = (s.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-}
-
-const fmt = (n: number, digits = 3): string => n.toFixed(digits)
-const out = (line = ''): void => { process.stdout.write(line + '\n') }
-
-function table (header: string[], align: string[], rows: string[][]): void {
-  out(`| ${header.join(' | ')} |`)
-  out(`|${align.join('|')}|`)
-  for (const row of rows) { out(`| ${row.join(' | ')} |`) }
-}
-
 // ---------------------------------------------------------------- run
 
 out(`node ${process.version} ${os.platform()}/${os.arch()}, ${os.availableParallelism?.() ?? os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'})`)
@@ -200,15 +154,15 @@ out()
 out(`## Handshake time: ${HANDSHAKES} per variant after ${warmRounds * BATCH} warm-up, interleaved in batches of ${BATCH}, ${fmt(seconds, 1)} s`)
 out()
 const ms = (name: VariantName): number[] => (samples.get(name) ?? []).map(s => s.ms)
-const stockMedian = quantile(ms('stock'), 0.5)
-const x25519Median = quantile(ms('ech-x25519'), 0.5)
+const stockMedian = quantile(sorted(ms('stock')), 0.5)
+const x25519Median = quantile(sorted(ms('ech-x25519')), 0.5)
 table(
   ['variant', 'median ms', 'p90 ms', 'min ms', 'median vs stock', 'median vs ECH X25519'],
   ['---', '---:', '---:', '---:', '---:', '---:'],
   VARIANTS.map(v => {
     const xs = ms(v.name)
-    const med = quantile(xs, 0.5)
-    return [v.label, fmt(med), fmt(quantile(xs, 0.9)), fmt(Math.min(...xs)), `${fmt(med / stockMedian, 2)}x`, `${fmt(med / x25519Median, 2)}x`]
+    const med = quantile(sorted(xs), 0.5)
+    return [v.label, fmt(med), fmt(quantile(sorted(xs), 0.9)), fmt(Math.min(...xs)), `${fmt(med / stockMedian, 2)}x`, `${fmt(med / x25519Median, 2)}x`]
   })
 )
 out()
@@ -232,7 +186,7 @@ table(
 )
 out()
 
-const xwingRatio = quantile(ms('ech-xwing'), 0.5) / stockMedian
+const xwingRatio = quantile(sorted(ms('ech-xwing')), 0.5) / stockMedian
 out('## Target (reported, not asserted)')
 out()
 table(['metric', 'target', 'measured', 'met'], ['---', '---:', '---:', ':---:'], [
