@@ -8,10 +8,8 @@
  */
 import { byteStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { MAX_FRAME } from './handshake/framing.js'
 import type { AbortOptions, MessageStream } from '@libp2p/interface'
-
-/** Noise frames carry a big-endian uint16 length (libp2p Noise spec) */
-export const NOISE_MAX_FRAME = 65535
 
 export interface FirstFrame {
   /** Message 1 without its length prefix */
@@ -27,7 +25,7 @@ export interface FirstFrame {
  * the consumed bytes are restored before the error propagates.
  */
 export async function readFirstFrame (connection: MessageStream, options?: AbortOptions): Promise<FirstFrame> {
-  const bytes = byteStream(connection, { maxBufferSize: NOISE_MAX_FRAME + 2 })
+  const bytes = byteStream(connection, { maxBufferSize: MAX_FRAME + 2 })
   const consumed = new Uint8ArrayList()
 
   const restore = (): MessageStream => {

@@ -10,7 +10,6 @@ import type { EchPolicyOptions, PolicyFallbackReason } from './policy/types.js'
 import type { NoiseInit } from '@chainsafe/libp2p-noise'
 import type { ComponentLogger, Metrics, PeerId, PeerStore, PrivateKey, Upgrader } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import type { TypedEventTarget } from 'main-event'
 
 /**
  * `opportunistic` (default): offer ECH to peers with a known config, accept it
@@ -149,5 +148,3 @@ export interface EchNoiseComponents {
   /** Where `libp2p_ech_noise_*` metrics are registered, when the node has metrics */
   metrics?: Metrics
 }
-
-export type EchNoiseEventTarget = TypedEventTarget<EchNoiseEvents>

@@ -145,11 +145,6 @@ export class PeerConfigStore {
     return { offer }
   }
 
-  /** The offer for this peer, or undefined when it has no usable, unexpired config */
-  async getOffer (peer: PeerId): Promise<EchOffer | undefined> {
-    return (await this.lookup(peer)).offer
-  }
-
   /**
    * Verify a signed config record (retry configs, config exchange, HTTP)
    * against the peer it claims to come from, then store it with `merge`.
@@ -160,14 +155,6 @@ export class PeerConfigStore {
     const offer = selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds)
     await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: record } })
     this.remember(peer.toString(), { stored: record, offer })
-    return offer
-  }
-
-  /** Store an application-supplied ECHConfigList (wire form) for a peer */
-  async storeConfigList (peer: PeerId, configList: Uint8Array): Promise<EchOffer | undefined> {
-    const offer = selectOffer(this.provider, configList, undefined, this.kemIds)
-    await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: configList } })
-    this.remember(peer.toString(), { stored: configList, offer })
     return offer
   }
 

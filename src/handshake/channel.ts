@@ -8,6 +8,7 @@
  */
 import { AbstractMessageStream, LengthPrefixedDecoder } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { MAX_FRAME, uint16BEDecode, uint16BEEncode } from './framing.js'
 import type { HandshakeResult } from './types.js'
 import type { AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
@@ -18,7 +19,6 @@ import type { SendResult } from '@libp2p/utils'
 // libp2p's own signatures.
 type LibList = Exclude<Parameters<MessageStream['send']>[0], Uint8Array>
 
-const MAX_FRAME = 65535
 const TAGLEN = 16
 const MAX_PLAINTEXT = MAX_FRAME - TAGLEN
 
@@ -27,15 +27,6 @@ export interface ChannelMetrics {
   encryptedPackets?: { increment(): void }
   decryptedPackets?: { increment(): void }
   decryptErrors?: { increment(): void }
-}
-
-function uint16BEEncode (value: number): Uint8Array {
-  return Uint8Array.of(value >> 8, value & 0xff)
-}
-
-function uint16BEDecode (data: Uint8Array | LibList): number {
-  if (data.byteLength < 2) { throw new RangeError('Could not decode int16BE') }
-  return data instanceof Uint8Array ? (data[0] << 8) | data[1] : data.getUint16(0)
 }
 
 class EncryptedMessageStream extends AbstractMessageStream {

@@ -2,7 +2,8 @@
  * The handshake engine: Noise XX (`Noise_XX_25519_ChaChaPoly_SHA256`) with
  * the ECH outer hello, staged I/O for both roles, and the secure channel.
  */
-export { performInitiatorHandshake, performResponderHandshake, extractOuterHello, MAX_FRAME } from './perform.js'
+export { performInitiatorHandshake, performResponderHandshake, extractOuterHello } from './perform.js'
+export { MAX_FRAME, noiseFrames } from './framing.js'
 export { toMessageStream } from './channel.js'
 export type { ChannelMetrics } from './channel.js'
 export { EchDecodeError, EchRejectedError, EchRequiredError, EchConfigUnusableError, ProtobufDecodeError, MessageTooLargeError } from './errors.js'

@@ -9,6 +9,7 @@ import { InvalidCryptoExchangeError } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { greaseOuterHello, openOuterHello, sealOuterHello } from './ech.js'
 import { EchDecodeError, EchRejectedError, EchRequiredError, MessageTooLargeError } from './errors.js'
+import { MAX_FRAME } from './framing.js'
 import { createHandshakePayload, verifyHandshakePayload } from './identity.js'
 import { decodeOuterHello } from './outer-hello.js'
 import { decodeHandshakePayload, encodeOuterHelloPayload, findOuterHelloField } from './payload.js'
@@ -23,7 +24,6 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 
 const EMPTY: Uint8Array = new Uint8Array(0)
 /** The uint16 frame length (libp2p noise spec, "Wire Format") */
-export const MAX_FRAME = 65535
 
 const PASS_THROUGH = new Set(['AbortError', 'TimeoutError', 'UnexpectedPeerError', 'InvalidCryptoExchangeError',
   EchDecodeError.name, EchRejectedError.name, EchRequiredError.name, MessageTooLargeError.name, 'EchConfigUnusableError'])

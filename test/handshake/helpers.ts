@@ -7,9 +7,10 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { lpStream, multiaddrConnectionPair } from '@libp2p/utils'
+import { multiaddrConnectionPair } from '@libp2p/utils'
 import { createEchConfig } from '../../src/config/create.js'
 import { toMessageStream } from '../../src/handshake/channel.js'
+import { noiseFrames } from '../../src/handshake/framing.js'
 import { performInitiatorHandshake, performResponderHandshake } from '../../src/handshake/perform.js'
 import { dhkemX25519 } from '../../src/hpke/dhkem-x25519.js'
 import { nodeProvider } from '../../src/hpke/provider-node.js'
@@ -42,13 +43,8 @@ export function createEchKey (configId = 7, provider: CryptoProvider = nodeProvi
   return { config, privateKey }
 }
 
-export const uint16BE = {
-  encode: Object.assign((n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff), { bytes: 2 }),
-  decode: Object.assign((b: any): number => b instanceof Uint8Array ? (b[0] << 8) | b[1] : b.getUint16(0), { bytes: 2 })
-}
-
 export function lp (stream: MessageStream): LengthPrefixedStream {
-  return lpStream(stream, { lengthEncoder: uint16BE.encode, lengthDecoder: uint16BE.decode, maxDataLength: 65535 })
+  return noiseFrames(stream)
 }
 
 export function pair (): [MessageStream, MessageStream] {
