@@ -19,12 +19,12 @@ import crypto from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
 import { XWing } from '@hpke/hybridkem-x-wing'
-import { outerHelloLength } from '../src/handshake/outer-hello.js'
+import { outerHelloLength } from '../src/ech/outer-hello.js'
 import { setupBaseR, setupBaseS } from '../src/hpke/hpke.js'
-import { nobleProvider } from '../src/hpke/provider-noble.js'
-import { nodeProvider } from '../src/hpke/provider-node.js'
+import { nobleProvider } from '../src/crypto/noble.js'
+import { nodeProvider } from '../src/crypto/node.js'
 import { getKem } from '../src/hpke/registry.js'
-import type { CryptoProvider } from '../src/hpke/provider.js'
+import type { CryptoProvider } from '../src/crypto/provider.js'
 
 const { values } = parseArgs({
   options: {

@@ -19,9 +19,9 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CliUsageError, PROGRAM } from './commands.js'
 import type { CliIo } from './commands.js'
-import type { EchNoise } from '../ech-noise.js'
+import type { EchNoise } from '../encrypter/ech-noise.js'
 import type { EchConfigExchange } from '../exchange/index.js'
-import type { EchConnectionInfo, EchHandshakeError, EchMode, EchThreat } from '../types.js'
+import type { EchConnectionInfo, EchHandshakeError, EchMode, EchThreat } from '../encrypter/types.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const DEFAULT_DATA_DIR = 'libp2p-noise-ech-data'
@@ -394,7 +394,7 @@ export async function runNode (options: NodeOptions, io: CliIo, { signal, onRead
     ] = await Promise.all([
       import('libp2p'), import('@libp2p/tcp'), import('@libp2p/yamux'), import('@libp2p/identify'), import('@libp2p/ping'),
       import('datastore-level'), import('@libp2p/prometheus-metrics'), import('prom-client'), import('@multiformats/multiaddr'),
-      import('../ech-noise.js'), import('../exchange/index.js'), import('../config/base64.js')
+      import('../encrypter/ech-noise.js'), import('../exchange/index.js'), import('../config/base64.js')
     ])
 
     const datastore = await openDatastore(new LevelDatastore(join(dataDir, DATASTORE_DIR)), dataDir)

@@ -14,7 +14,7 @@ import { parseEchConfigList } from './codec.js'
 import { openSignedConfigRecord } from './record.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from './types.js'
 import type { KemPublicKey } from '../hpke/kem.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
 
 /** The peer-store metadata key under which a peer's ECH configs are kept */

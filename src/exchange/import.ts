@@ -16,10 +16,10 @@
  */
 import { ECH_PEER_STORE_KEY, isWireConfigList, PeerConfigStore } from '../config/peer-store.js'
 import { EchRecordExpiredError, openSignedConfigRecord } from '../config/record.js'
-import { nodeProvider } from '../hpke/provider-node.js'
+import { nodeProvider } from '../crypto/node.js'
 import { DEFAULT_REFRESH_MARGIN, MAX_RECORD_AGE } from './constants.js'
 import { EchConfigExchangeOptionsError } from './errors.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
 
 /** What the peer store holds for a peer under `ECH_PEER_STORE_KEY` */

@@ -12,7 +12,7 @@
 import { NotStartedError, serviceCapabilities, serviceDependencies, setMaxListeners } from '@libp2p/interface'
 import { PeerQueue } from '@libp2p/utils'
 import { TypedEventEmitter } from 'main-event'
-import { EchNoise } from '../ech-noise.js'
+import { EchNoise } from '../encrypter/ech-noise.js'
 import {
   DEFAULT_MAX_CONCURRENT_FETCHES, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_MAX_OUTBOUND_STREAMS, DEFAULT_MAX_QUEUED_FETCHES,
   DEFAULT_MAX_RECORD_SIZE, DEFAULT_TIMEOUT, ECH_CONFIG_EXCHANGE_PROTOCOL
@@ -21,7 +21,7 @@ import { EchConfigExchangeOptionsError, EchConfigExchangeUnavailableError, EchEn
 import { checkMaxAge, checkRefreshMargin, ConfigRecordImporter } from './import.js'
 import { readConfigRecord, writeConfigRecord } from './protocol.js'
 import type { ImportSkipReason } from './import.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 import type {
   AbortOptions, ComponentLogger, Connection, IdentifyResult, Libp2pEvents, Logger, Metrics, PeerId, PeerStore, PrivateKey,
   Startable, Stream, StreamHandler, StreamHandlerOptions, Upgrader

@@ -5,8 +5,8 @@
  */
 import { HttpError } from './errors.js'
 import { jsonObject } from './http.js'
-import type { EchNoise } from '../ech-noise.js'
-import type { EchMode } from '../types.js'
+import type { EchNoise } from '../encrypter/ech-noise.js'
+import type { EchMode } from '../encrypter/types.js'
 import type { Logger } from '@libp2p/interface'
 
 const MODES: readonly EchMode[] = ['opportunistic', 'require', 'disabled']

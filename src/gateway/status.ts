@@ -7,7 +7,7 @@ import { getKem } from '../hpke/registry.js'
 import { nextRotationOf } from './well-known.js'
 import type { KeyStatus, StatusDocument } from './types.js'
 import type { KeySchedule } from './well-known.js'
-import type { EchNoise } from '../ech-noise.js'
+import type { EchNoise } from '../encrypter/ech-noise.js'
 import type { EchKey } from '../keys/generate.js'
 import type { PeerId } from '@libp2p/interface'
 

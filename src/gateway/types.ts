@@ -2,10 +2,10 @@
  * Public types of the HTTP gateway: its options, its handle, and the JSON
  * bodies it answers with (documented so clients can rely on them).
  */
-import type { EchNoise } from '../ech-noise.js'
+import type { EchNoise } from '../encrypter/ech-noise.js'
 import type { AuditEntry } from '../monitor/types.js'
 import type { BreakerInfo, PolicySettingSource } from '../policy/types.js'
-import type { EchMode } from '../types.js'
+import type { EchMode } from '../encrypter/types.js'
 import type { ComponentLogger, PeerId } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 

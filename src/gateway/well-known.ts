@@ -17,7 +17,7 @@ import { encodeBase64 } from '../config/base64.js'
 import { openSignedConfigRecord } from '../config/record.js'
 import type { WellKnownDocument } from './types.js'
 import type { OpenedConfigRecord } from '../config/record.js'
-import type { EchNoise } from '../ech-noise.js'
+import type { EchNoise } from '../encrypter/ech-noise.js'
 import type { PeerId } from '@libp2p/interface'
 
 /**

@@ -7,7 +7,7 @@
 import { HpkeDestroyedError, HpkeInvalidInputError, HpkeMessageLimitError, HpkeOpenError } from './errors.js'
 import { HASH_LENGTH, label, labeledExpand } from './labeled.js'
 import type { KeyScheduleResult, ResolvedSuite } from './key-schedule.js'
-import type { Aead, CryptoProvider } from './provider.js'
+import type { Aead, CryptoProvider } from '../crypto/provider.js'
 
 const LABEL_SEC = label('sec')
 

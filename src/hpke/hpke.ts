@@ -10,7 +10,7 @@ import { getKem } from './registry.js'
 import type { RecipientContext, SenderContext } from './context.js'
 import type { Kem, KemPrivateKey, KemPublicKey } from './kem.js'
 import type { CipherSuite, KeyScheduleResult, ResolvedSuite } from './key-schedule.js'
-import type { CryptoProvider } from './provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 export interface SetupBaseSOptions {
   /** Fixes skE (known-answer tests); otherwise a fresh key is generated and destroyed */

@@ -3,7 +3,7 @@
  * name an implementation, so X-Wing (0x647a) and P-256 (0x0010) can join
  * without touching them.
  */
-import type { CryptoProvider } from './provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 /** A KEM private key held in imported form; see `DhPrivateKey` */
 export interface KemPrivateKey {

@@ -5,7 +5,7 @@
 import { HpkeInvalidInputError } from './errors.js'
 import { HASH_LENGTH, hpkeSuiteId, label, labeledExpand, labeledExtract } from './labeled.js'
 import { isSupportedKdf, aeadName } from './registry.js'
-import type { AeadId, CryptoProvider } from './provider.js'
+import type { AeadId, CryptoProvider } from '../crypto/provider.js'
 
 /** The HPKE algorithm triple; ids from the IANA HPKE registry (RFC 9180 §7) */
 export interface CipherSuite {

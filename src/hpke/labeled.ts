@@ -3,7 +3,7 @@
  * Every call takes a `suite_id` so the KEM (`"KEM" || kem_id`, §4.1) and
  * the key schedule (`"HPKE" || kem_id || kdf_id || aead_id`, §5.1) share it.
  */
-import type { CryptoProvider } from './provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 /** Nh for HKDF-SHA256 */
 export const HASH_LENGTH = 32

@@ -5,12 +5,12 @@
 import { encodeEchConfigList } from '../config/codec.js'
 import { createEchConfig } from '../config/create.js'
 import { AEAD_ID, KDF_ID } from '../hpke/kem.js'
-import { nodeProvider } from '../hpke/provider-node.js'
+import { nodeProvider } from '../crypto/node.js'
 import { getKem, getKemByName } from '../hpke/registry.js'
 import { EchConfigIdExhaustedError, EchKeyDecodeError, EchKeyOptionsError, EchUnsupportedKemError } from './errors.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from '../config/types.js'
 import type { Kem, KemPrivateKey } from '../hpke/kem.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 /**
  * The default `public_name`. In TLS it is the outer SNI a client-facing

@@ -8,7 +8,7 @@
 import { Key } from 'interface-datastore'
 import { decodeStoredEchKey, encodeStoredEchKey } from './stored-key.js'
 import type { EchKey } from './generate.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 import type { Logger } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 

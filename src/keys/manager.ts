@@ -12,13 +12,13 @@
  * `createdAt`, which is exactly when `rotate()` ran.
  */
 import { TypedEventEmitter } from '@libp2p/interface'
-import { nodeProvider } from '../hpke/provider-node.js'
+import { nodeProvider } from '../crypto/node.js'
 import { getKem } from '../hpke/registry.js'
 import { EchKeyManagerNotStartedError, EchKeyOptionsError } from './errors.js'
 import { generateEchKey } from './generate.js'
 import { EchKeyStore } from './key-store.js'
 import type { EchKey, GenerateEchKeyOptions } from './generate.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
 import type { Datastore, Key } from 'interface-datastore'
 

@@ -9,14 +9,14 @@
 import { parseEchPem, encodeEchPem } from '../config/pem.js'
 import { OID_XWING, pkcs8ToXWingPrivateKey, x25519PrivateKeyToPkcs8, xwingPrivateKeyToPkcs8 } from '../config/pkcs8.js'
 import { KEM_ID } from '../hpke/kem.js'
-import { nodeProvider } from '../hpke/provider-node.js'
+import { nodeProvider } from '../crypto/node.js'
 import { getKem } from '../hpke/registry.js'
 import { EchKeyDecodeError, EchUnsupportedKemError } from './errors.js'
 import { createEchKey } from './generate.js'
 import type { EchKey } from './generate.js'
 import type { EchPem } from '../config/pem.js'
 import type { KemPrivateKey } from '../hpke/kem.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 /** PKCS#8 encoders of the serialized private key (RFC 9180 SerializePrivateKey), by KEM id */
 const PKCS8_ENCODERS = new Map<number, (secret: Uint8Array) => Uint8Array>([

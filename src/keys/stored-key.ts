@@ -16,11 +16,11 @@
  * private key must match the config's public key.
  */
 import { parseEchConfigList } from '../config/codec.js'
-import { nodeProvider } from '../hpke/provider-node.js'
+import { nodeProvider } from '../crypto/node.js'
 import { EchKeyDecodeError } from './errors.js'
 import { echKeyFromSecret } from './generate.js'
 import type { EchKey } from './generate.js'
-import type { CryptoProvider } from '../hpke/provider.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 const VERSION = 1
 const HEADER = 1 + 8 + 2

@@ -7,8 +7,8 @@
 import { expect } from 'aegir/chai'
 import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
 import { keySchedule, resolveSuite } from '../../src/hpke/key-schedule.js'
-import { nobleProvider } from '../../src/hpke/provider-noble.js'
-import { nodeProvider } from '../../src/hpke/provider-node.js'
+import { nobleProvider } from '../../src/crypto/noble.js'
+import { nodeProvider } from '../../src/crypto/node.js'
 import { getKem } from '../../src/hpke/registry.js'
 import { readVectorJson } from '../fixtures/vectors.js'
 

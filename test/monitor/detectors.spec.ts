@@ -1,5 +1,5 @@
 import { expect } from 'aegir/chai'
-import { EchDecodeError } from '../../src/handshake/errors.js'
+import { EchDecodeError } from '../../src/ech/errors.js'
 import { MONITOR_DEFAULTS } from '../../src/monitor/index.js'
 import { MINUTE, SECOND, enc, encOf, fakePeer, harness, ipOf, tcp } from './helpers.js'
 import type { EchHandshakeReport } from '../../src/monitor/index.js'

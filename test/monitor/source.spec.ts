@@ -2,7 +2,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { expect } from 'aegir/chai'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
-import { EchDecodeError } from '../../src/handshake/errors.js'
+import { EchDecodeError } from '../../src/ech/errors.js'
 import { encKey, ipv6Source, parseIpv6, reasonOf, sourceKey } from '../../src/monitor/source.js'
 
 describe('monitor/source', () => {

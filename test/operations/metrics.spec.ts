@@ -12,7 +12,7 @@
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { expect } from 'aegir/chai'
 import { Registry } from 'prom-client'
-import { encodeOuterHello } from '../../src/handshake/outer-hello.js'
+import { encodeOuterHello } from '../../src/ech/outer-hello.js'
 import { trapUnhandled } from '../fixtures/nodes.js'
 import { tcpPort } from '../fixtures/proxy.js'
 import { createEchBreakerProxy, createOpsNode, nextEvent, nextThreat, randomBytes, rawAttempt, rawOuterHelloMessage1, shareConfig, stopAll } from './fixtures.js'

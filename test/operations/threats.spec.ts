@@ -13,7 +13,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
-import { encodeOuterHello } from '../../src/handshake/outer-hello.js'
+import { encodeOuterHello } from '../../src/ech/outer-hello.js'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, generateEchKey } from '../../src/index.js'
 import { THREAT_KINDS } from '../../src/monitor/metrics.js'
 import { pingOver, trapUnhandled } from '../fixtures/nodes.js'

@@ -1,0 +1,237 @@
+/**
+ * Staged I/O for both roles: a straight line of write/read stages, one trace
+ * log each, `options.signal` honoured at every read and write. Processing
+ * failures are wrapped once in libp2p's `InvalidCryptoExchangeError` naming
+ * the stage; typed failures (abort, `UnexpectedPeerError`, the ECH errors)
+ * pass through as they are.
+ */
+import { InvalidCryptoExchangeError } from '@libp2p/interface'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { greaseOuterHello, openOuterHello, sealOuterHello } from './seal.js'
+import { EchDecodeError, EchRejectedError, EchRequiredError, MessageTooLargeError } from './errors.js'
+import { MAX_FRAME } from '../noise/framing.js'
+import { createHandshakePayload, verifyHandshakePayload } from '../noise/identity.js'
+import { decodeOuterHello } from './outer-hello.js'
+import { decodeHandshakePayload, encodeOuterHelloPayload, findOuterHelloField } from '../noise/payload.js'
+import { createTransportCipher } from '../noise/transport.js'
+import { DHLEN, TAGLEN, XXHandshakeState } from '../noise/xx.js'
+import type { EchOuterHello } from './outer-hello.js'
+import type { DecodedHandshakePayload } from '../noise/payload.js'
+import type { SymmetricState } from '../noise/symmetric-state.js'
+import type { EchOutcome, HandshakeInit, HandshakeResult, InitiatorInit, ResponderInit } from './types.js'
+import type { AbortOptions, PublicKey } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+const EMPTY: Uint8Array = new Uint8Array(0)
+/** The uint16 frame length (libp2p noise spec, "Wire Format") */
+
+const PASS_THROUGH = new Set(['AbortError', 'TimeoutError', 'UnexpectedPeerError', 'InvalidCryptoExchangeError',
+  EchDecodeError.name, EchRejectedError.name, EchRequiredError.name, MessageTooLargeError.name, 'EchConfigUnusableError'])
+
+/** Runs a processing step; an untyped failure is rewrapped once, naming the stage */
+function step <T> (stage: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err: any) {
+    if (PASS_THROUGH.has(err?.name)) { throw err }
+    const wrapped = new InvalidCryptoExchangeError(`handshake ${stage} failed: ${err?.message ?? err}`)
+    wrapped.cause = err
+    throw wrapped
+  }
+}
+
+/**
+ * Every read and write checks the signal first and passes it on; a write
+ * that completes without backpressure does not look at the signal, so it is
+ * checked again after.
+ */
+async function writeFrame (init: HandshakeInit, message: Uint8Array, options?: AbortOptions): Promise<void> {
+  options?.signal?.throwIfAborted()
+  await init.connection.write(message, options)
+  options?.signal?.throwIfAborted()
+}
+
+async function readFrame (init: HandshakeInit, options?: AbortOptions): Promise<Uint8Array> {
+  options?.signal?.throwIfAborted()
+  return (await init.connection.read(options)).subarray()
+}
+
+function checkFrame (message: Uint8Array): Uint8Array {
+  if (message.byteLength > MAX_FRAME) { throw new MessageTooLargeError() }
+  return message
+}
+
+async function readPayload (stage: string, plaintext: Uint8Array, rs: Uint8Array | undefined, remoteIdentityKey?: PublicKey): Promise<{ payload: DecodedHandshakePayload, publicKey: PublicKey }> {
+  const payload = step(stage, () => decodeHandshakePayload(plaintext))
+  if (rs == null) { throw new InvalidCryptoExchangeError(`handshake ${stage} failed: no remote static key`) }
+  const publicKey = await verifyHandshakePayload(payload, rs, remoteIdentityKey)
+  return { payload, publicKey }
+}
+
+function result (init: HandshakeInit, keys: [Uint8Array, Uint8Array], initiator: boolean, payload: DecodedHandshakePayload, ech: EchOutcome): HandshakeResult {
+  const [k1, k2] = keys
+  const send = createTransportCipher(init.provider, initiator ? k1 : k2)
+  const recv = createTransportCipher(init.provider, initiator ? k2 : k1)
+  const { identityKey, identitySig, extensions } = payload
+  return {
+    payload: { identityKey, identitySig, extensions },
+    encrypt: (plaintext) => send.encrypt(plaintext),
+    decrypt: (ciphertext, dst) => recv.decrypt(ciphertext, dst),
+    ech
+  }
+}
+
+/** Does message 1 carry an outer hello? `undefined` = a stock hello; a malformed one throws `EchDecodeError` */
+export function extractOuterHello (message1: Uint8Array | Uint8ArrayList): EchOuterHello | undefined {
+  const bytes = message1.subarray()
+  if (bytes.byteLength < DHLEN) { return undefined }
+  const field = findOuterHelloFieldOrThrow(bytes.subarray(DHLEN))
+  return field == null ? undefined : decodeOuterHello(field)
+}
+
+/**
+ * -> e, with the outer hello (real or GREASE) as payload. For a real offer
+ * the ECH candidate state is forked here: MixKeyAndHash(psk) right after
+ * message 1; the psk is wiped at once.
+ */
+function writeMessage1 (init: InitiatorInit, xx: XXHandshakeState, ePublic: Uint8Array): { message: Uint8Array, echState?: SymmetricState } {
+  const { ech, provider, testing } = init
+  if (ech?.kind === 'offer') {
+    const sealed = sealOuterHello(provider, ePublic, {
+      config: ech.config, publicKey: ech.publicKey, targetPeer: ech.targetPeer.toMultihash().bytes, hpkeEphemeral: testing?.hpkeEphemeral
+    })
+    const message = checkFrame(xx.writeMessageA(encodeOuterHelloPayload(sealed.hello)))
+    const echState = xx.ss.clone()
+    echState.mixKeyAndHash(sealed.psk)
+    sealed.psk.fill(0)
+    return { message, echState }
+  }
+  if (ech?.kind === 'grease') {
+    const hello = greaseOuterHello(testing?.randomBytes ?? provider.randomBytes)
+    return { message: checkFrame(xx.writeMessageA(encodeOuterHelloPayload(hello))) }
+  }
+  return { message: checkFrame(xx.writeMessageA(EMPTY)) }
+}
+
+/** `state` is the index of the candidate that decrypted message 2: 0 = the ECH state when one was offered */
+function initiatorOutcome (init: InitiatorInit, state: number): EchOutcome {
+  switch (init.ech?.kind) {
+    case 'offer': return state === 0 ? 'accepted' : 'rejected'
+    case 'grease': return 'grease'
+    default: return 'not-offered'
+  }
+}
+
+export async function performInitiatorHandshake (init: InitiatorInit, options?: AbortOptions): Promise<HandshakeResult> {
+  const { provider, log, ech, testing } = init
+  options?.signal?.throwIfAborted()
+  const e = testing?.e ?? provider.x25519Generate()
+  const xx = new XXHandshakeState({ provider, initiator: true, prologue: init.prologue ?? EMPTY, s: init.staticKey, e })
+  let echState: SymmetricState | undefined
+  try {
+    const signed = createHandshakePayload(init.privateKey, init.staticKey.publicKey, init.extensions)
+    signed.catch(() => {})
+
+    log.trace('stage 0 - initiator writing message 1 (ech: %s)', ech?.kind ?? 'none')
+    const message1 = step('stage 0', () => {
+      const first = writeMessage1(init, xx, e.publicKey)
+      echState = first.echState
+      return first.message
+    })
+    await writeFrame(init, message1, options)
+
+    log.trace('stage 1 - initiator reading message 2')
+    const message2 = await readFrame(init, options)
+    const candidates = echState != null ? [echState, xx.ss] : [xx.ss]
+    const read = step('stage 1', () => xx.readMessageB(message2, candidates))
+    const outcome = initiatorOutcome(init, read.state)
+    const { payload, publicKey } = await readPayload('stage 1', read.payload, xx.rs, init.remoteIdentityKey)
+    // RFC 9849 §6.2: a GREASEing client ignores retry configs
+    const retryRecord = outcome === 'rejected' ? payload.retryRecord : undefined
+    log.trace('stage 1 - initiator verified the responder, ech %s', outcome)
+
+    if (init.require === true && outcome !== 'accepted') {
+      throw new EchRejectedError(undefined, { retryRecord, remotePeer: peerIdFromPublicKey(publicKey) })
+    }
+
+    log.trace('stage 2 - initiator writing message 3')
+    const localPayload = await signed
+    const message3 = step('stage 2', () => checkFrame(xx.writeMessageC(localPayload)))
+    await writeFrame(init, message3, options)
+
+    const keys = xx.split()
+    log.trace('initiator handshake complete')
+    return {
+      ...result(init, keys, true, payload, outcome),
+      ...(retryRecord != null ? { retryRecord } : {}),
+      ...(outcome === 'accepted' && ech?.kind === 'offer' ? { configId: ech.config.configId } : {})
+    }
+  } finally {
+    xx.destroy()
+    // a no-op when it became xx.ss; wipes the losing candidate otherwise
+    echState?.destroy()
+  }
+}
+
+export async function performResponderHandshake (init: ResponderInit, options?: AbortOptions): Promise<HandshakeResult> {
+  const { provider, log, testing } = init
+  options?.signal?.throwIfAborted()
+  const xx = new XXHandshakeState({ provider, initiator: false, prologue: init.prologue ?? EMPTY, s: init.staticKey, e: testing?.e })
+  try {
+    log.trace('stage 0 - responder processing message 1')
+    const message1 = init.message1.subarray()
+    const { outcome, configId } = step('stage 0', (): { outcome: EchOutcome, configId?: number } => {
+      const payload1 = xx.readMessageA(message1)
+      const field = findOuterHelloFieldOrThrow(payload1)
+      if (field == null) {
+        if (init.require === true) { throw new EchRequiredError('not-offered') }
+        return { outcome: 'not-offered' }
+      }
+      const hello = decodeOuterHello(field)
+      const opened = openOuterHello(provider, message1.subarray(0, DHLEN), hello, init.keys, init.localPeer.toMultihash().bytes)
+      init.onOuterHello?.({ accepted: opened.accepted, reason: opened.accepted ? undefined : opened.reason, enc: hello.enc })
+      if (!opened.accepted) {
+        log.trace('stage 0 - responder cannot accept the outer hello: %s', opened.reason)
+        if (init.require === true) { throw new EchRequiredError(opened.reason) }
+        return { outcome: 'rejected' }
+      }
+      xx.mixKeyAndHash(opened.psk)
+      opened.psk.fill(0)
+      return { outcome: 'accepted', configId: opened.configId }
+    })
+
+    log.trace('stage 1 - responder writing message 2 (ech %s)', outcome)
+    const retry = outcome === 'rejected' ? init.retryRecord : undefined
+    let payload2 = await createHandshakePayload(init.privateKey, init.staticKey.publicKey, init.extensions, retry)
+    if (retry != null && message2Length(payload2) > MAX_FRAME) {
+      log('retry record of %d bytes does not fit message 2; sending none', retry.byteLength)
+      payload2 = await createHandshakePayload(init.privateKey, init.staticKey.publicKey, init.extensions)
+    }
+    const message2 = step('stage 1', () => checkFrame(xx.writeMessageB(payload2)))
+    await writeFrame(init, message2, options)
+
+    log.trace('stage 2 - responder reading message 3')
+    const message3 = await readFrame(init, options)
+    const plaintext = step('stage 2', () => xx.readMessageC(message3))
+    const { payload } = await readPayload('stage 2', plaintext, xx.rs, init.remoteIdentityKey)
+
+    const keys = xx.split()
+    log.trace('responder handshake complete')
+    return { ...result(init, keys, false, payload, outcome), ...(configId != null ? { configId } : {}) }
+  } finally {
+    xx.destroy()
+  }
+}
+
+function findOuterHelloFieldOrThrow (payload: Uint8Array): Uint8Array | undefined {
+  try {
+    return findOuterHelloField(payload)
+  } catch (err) {
+    throw new EchDecodeError('field 1025', undefined, { cause: err })
+  }
+}
+
+/** e, encrypted s, encrypted payload */
+function message2Length (payload: Uint8Array): number {
+  return DHLEN + DHLEN + TAGLEN + payload.byteLength + TAGLEN
+}

@@ -1,0 +1,79 @@
+/**
+ * The handshake engine's API: what the wrapper passes in and gets back.
+ */
+import type { EchKeyEntry, EchRejectReason, RandomBytes } from './seal.js'
+import type { NoiseExtensions, NoiseHandshakePayload } from '../noise/payload.js'
+import type { EchConfig } from '../config/types.js'
+import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
+import type { CryptoProvider, DhPrivateKey } from '../crypto/provider.js'
+import type { Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/** `not-offered`: plain XX; `grease`: a GREASE hello was sent; `accepted`/`rejected`: a real offer's fate */
+export type EchOutcome = 'not-offered' | 'grease' | 'accepted' | 'rejected'
+
+/** Testing only: fixed randomness for known-answer vectors. Never set in production. */
+export interface HandshakeTesting {
+  /** The Noise ephemeral key */
+  e?: DhPrivateKey
+  /** The HPKE ephemeral key (initiator offering ECH) */
+  hpkeEphemeral?: KemPrivateKey
+  /** The GREASE randomness source */
+  randomBytes?: RandomBytes
+}
+
+export interface HandshakeInit {
+  /** `lpStream` with uint16 BE lengths and `maxDataLength` 65535 */
+  connection: LengthPrefixedStream
+  provider: CryptoProvider
+  /** The libp2p identity key that signs the Noise static key */
+  privateKey: PrivateKey
+  /** The Noise static key (long-lived; never destroyed by the handshake) */
+  staticKey: DhPrivateKey
+  /** When known, the remote identity key must match this */
+  remoteIdentityKey?: PublicKey
+  extensions: NoiseExtensions
+  prologue?: Uint8Array
+  log: Logger
+  /** @internal */
+  testing?: HandshakeTesting
+}
+
+export type EchOffer =
+  | { kind: 'offer', config: EchConfig, publicKey?: KemPublicKey, targetPeer: PeerId }
+  | { kind: 'grease' }
+
+export interface InitiatorInit extends HandshakeInit {
+  ech?: EchOffer
+  /** Abort before message 3 (the initiator's identity) unless ECH was accepted */
+  require?: boolean
+}
+
+export interface ResponderInit extends HandshakeInit {
+  /** The first frame, already read by the wrapper */
+  message1: Uint8Array | Uint8ArrayList
+  /** Live ECH keys, newest first */
+  keys: readonly EchKeyEntry[]
+  localPeer: PeerId
+  /** Sent (field 1026 of message 2) when an outer hello cannot be accepted */
+  retryRecord?: Uint8Array
+  /** Close before message 2 unless ECH was accepted for this peer */
+  require?: boolean
+  /**
+   * Called as soon as an outer hello was tried (before message 2), so that
+   * monitoring sees probes that never finish the handshake
+   */
+  onOuterHello?(event: { accepted: boolean, reason?: EchRejectReason, enc: Uint8Array }): void
+}
+
+export interface HandshakeResult {
+  payload: NoiseHandshakePayload
+  encrypt(plaintext: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList
+  decrypt(ciphertext: Uint8Array | Uint8ArrayList, dst?: Uint8Array): Uint8Array | Uint8ArrayList
+  ech: EchOutcome
+  /** Initiator, outcome `rejected`: the responder's retry record, unverified */
+  retryRecord?: Uint8Array
+  /** Outcome `accepted`: the config_id used */
+  configId?: number
+}
