@@ -7,7 +7,7 @@
  */
 import { readFile, stat } from 'node:fs/promises'
 import { decodeBase64 } from '../config/base64.js'
-import { parseEchConfigList } from '../config/codec.js'
+import { isWireConfigList, parseEchConfigList } from '../config/codec.js'
 import { parseEchPem } from '../config/pem.js'
 import { aeadName, hex16, kdfName, kemName, keyAlgorithmName } from './names.js'
 import { SvcbParseError, echConfigListFromSvcb, looksLikeSvcb } from './svcb.js'
@@ -62,10 +62,6 @@ function toHex (bytes: Uint8Array): string {
   return Array.from(bytes, b => b.toString(16).padStart(2, '0')).join('')
 }
 
-function isWireList (bytes: Uint8Array): boolean {
-  return bytes.byteLength >= 2 && ((bytes[0] << 8) | bytes[1]) === bytes.byteLength - 2
-}
-
 /** The `ech=` list of an HTTPS/SVCB record; record errors become CliInputError */
 function fromSvcb (text: string): InspectInput {
   try {
@@ -109,7 +105,7 @@ export async function readInspectInput (arg: string): Promise<InspectInput> {
     pem.privateKeyPkcs8?.fill(0)
     return { source: 'pem', configList: pem.configList, privateKeyAlgorithm: pem.privateKeyAlgorithm }
   }
-  if (isWireList(bytes)) {
+  if (isWireConfigList(bytes)) {
     return { source: 'binary', configList: new Uint8Array(bytes) }
   }
   if (looksLikeSvcb(text)) {

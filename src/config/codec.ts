@@ -211,7 +211,16 @@ export function encodeEchConfigList (configs: readonly EchConfig[]): Uint8Array 
     checkWireFields(config)
     return serializeEchConfig(config)
   })
-  const length = parts.reduce((sum, part) => sum + part.length, 0)
+  return frameConfigList(parts)
+}
+
+/**
+ * An ECHConfigList in wire form from serialized ECHConfigs: their u16 total
+ * length, then each. Throws `EchConfigError` when the total is outside
+ * 4..65535, so a length prefix never wraps.
+ */
+export function frameConfigList (rawConfigs: readonly Uint8Array[]): Uint8Array {
+  const length = rawConfigs.reduce((sum, raw) => sum + raw.byteLength, 0)
   if (length < MIN_LIST_LENGTH || length > MAX_LIST_LENGTH) {
     throw new EchConfigError('ECHConfigList.length', `list length ${length} outside ${MIN_LIST_LENGTH}..${MAX_LIST_LENGTH}`)
   }
@@ -219,9 +228,18 @@ export function encodeEchConfigList (configs: readonly EchConfig[]): Uint8Array 
   out[0] = length >> 8
   out[1] = length & 0xff
   let offset = 2
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
+  for (const raw of rawConfigs) {
+    out.set(raw, offset)
+    offset += raw.byteLength
   }
   return out
+}
+
+/**
+ * Whether `bytes` is framed as a wire-form ECHConfigList: its u16 length
+ * says exactly how many bytes follow, at least 4 (RFC 9849 §4). A cheap test
+ * of the framing, not a parse; it tells a list from a signed config record.
+ */
+export function isWireConfigList (bytes: Uint8Array): boolean {
+  return bytes.byteLength >= 2 + MIN_LIST_LENGTH && ((bytes[0] << 8) | bytes[1]) === bytes.byteLength - 2
 }

@@ -9,12 +9,13 @@
  * told apart by the list's own framing: a wire-form list is exactly its u16
  * length plus two bytes long; anything else is treated as a record.
  */
+import { equalBytes } from '../crypto/bytes.js'
 import { getKem, isSupportedCipherSuite } from '../hpke/registry.js'
-import { parseEchConfigList } from './codec.js'
+import { isWireConfigList, parseEchConfigList } from './codec.js'
 import { openSignedConfigRecord } from './record.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from './types.js'
-import type { KemPublicKey } from '../hpke/kem.js'
 import type { CryptoProvider } from '../crypto/provider.js'
+import type { KemPublicKey } from '../hpke/kem.js'
 import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
 
 /** The peer-store metadata key under which a peer's ECH configs are kept */
@@ -38,10 +39,6 @@ const NO_CONFIG: EchOfferLookup = Object.freeze({ reason: 'no-config' as const }
 const EXPIRED_CONFIG: EchOfferLookup = Object.freeze({ reason: 'expired-config' as const })
 const UNUSABLE_CONFIG: EchOfferLookup = Object.freeze({ reason: 'unusable-config' as const })
 
-export function isWireConfigList (bytes: Uint8Array): boolean {
-  return bytes.byteLength >= 2 && ((bytes[0] << 8) | bytes[1]) === bytes.byteLength - 2
-}
-
 /**
  * Pick the first usable config in list order (the server's preference) whose
  * KEM this dialer accepts, and its first supported suite, and import its
@@ -58,14 +55,6 @@ export function selectOffer (provider: CryptoProvider, configList: Uint8Array, e
     return Object.freeze({ config, suite, publicKey: kem.importPublicKey(provider, config.publicKey), expiresAt })
   }
   return undefined
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) { return false }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) { return false }
-  }
-  return true
 }
 
 interface CacheEntry {
@@ -125,7 +114,7 @@ export class PeerConfigStore {
 
     const key = peer.toString()
     let entry = this.cache.get(key)
-    if (entry != null && sameBytes(entry.stored, stored)) {
+    if (entry != null && equalBytes(entry.stored, stored)) {
       // refresh LRU position
       this.cache.delete(key)
       this.cache.set(key, entry)

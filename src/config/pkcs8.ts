@@ -12,6 +12,7 @@
  *
  * An X-Wing key has no inner wrapping: privateKey holds the raw 32-byte seed.
  */
+import { concat } from '../crypto/bytes.js'
 import { EchConfigError } from './errors.js'
 
 export const OID_X25519 = '1.3.101.110'
@@ -124,10 +125,7 @@ export function x25519PrivateKeyToPkcs8 (secret: Uint8Array): Uint8Array {
   if (!(secret instanceof Uint8Array) || secret.length !== X25519_SECRET_LENGTH) {
     fail('X25519 private keys are 32 bytes')
   }
-  const out = new Uint8Array(X25519_PKCS8_PREFIX.length + X25519_SECRET_LENGTH)
-  out.set(X25519_PKCS8_PREFIX)
-  out.set(secret, X25519_PKCS8_PREFIX.length)
-  return out
+  return concat(X25519_PKCS8_PREFIX, secret)
 }
 
 /** The 32-byte X-Wing seed in a draft-connolly-cfrg-xwing-kem §5.8.2 PKCS#8 key; throws EchConfigError('private_key') */
@@ -146,8 +144,5 @@ export function xwingPrivateKeyToPkcs8 (seed: Uint8Array): Uint8Array {
   if (!(seed instanceof Uint8Array) || seed.length !== XWING_SEED_LENGTH) {
     fail('X-Wing private keys are 32 bytes')
   }
-  const out = new Uint8Array(XWING_PKCS8_PREFIX.length + XWING_SEED_LENGTH)
-  out.set(XWING_PKCS8_PREFIX)
-  out.set(seed, XWING_PKCS8_PREFIX.length)
-  return out
+  return concat(XWING_PKCS8_PREFIX, seed)
 }

@@ -21,6 +21,7 @@
  */
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { RecordEnvelope } from '@libp2p/peer-record'
+import { isWireConfigList } from './codec.js'
 import type { PeerId, PrivateKey, Record } from '@libp2p/interface'
 
 /** The envelope signature domain (libp2p RFC 0002 "domain separation string") */
@@ -91,11 +92,6 @@ export interface EchConfigRecordInit {
   expiresAt: number
 }
 
-/** A wire-form ECHConfigList is its u16 length plus two bytes long, and at least 4 (RFC 9849 §4) */
-function isFramedConfigList (bytes: Uint8Array): boolean {
-  return bytes.byteLength >= 6 && ((bytes[0] << 8) | bytes[1]) === bytes.byteLength - 2
-}
-
 function isSeconds (n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
 }
@@ -147,7 +143,7 @@ export class EchConfigRecord implements Record {
     }
     // copy: parsed values never alias the input
     const configList = payload.slice(HEADER_LENGTH)
-    if (!isFramedConfigList(configList)) {
+    if (!isWireConfigList(configList)) {
       throw new EchRecordInvalidError('Record does not hold a wire-form ECHConfigList')
     }
     return new EchConfigRecord({ configList, issuedAt, expiresAt })
@@ -168,7 +164,7 @@ export async function createSignedConfigRecord (privateKey: PrivateKey, configLi
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_RECORD_TTL_SECONDS) {
     throw new EchRecordOptionsError(`ttlSeconds must be an integer 1..${MAX_RECORD_TTL_SECONDS}`)
   }
-  if (!(configList instanceof Uint8Array) || !isFramedConfigList(configList)) {
+  if (!(configList instanceof Uint8Array) || !isWireConfigList(configList)) {
     throw new EchRecordOptionsError('configList must be an ECHConfigList in wire form')
   }
   const issuedAt = Math.floor((options.now ?? Date.now()) / 1000)

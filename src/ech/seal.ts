@@ -10,15 +10,15 @@
  * §5.2 binds ClientHelloOuter); `psk = Export("libp2p-noise-ech psk", 32)`
  * (RFC 9180 §5.3).
  */
+import { concat, constantTimeEqual } from '../crypto/bytes.js'
 import { setupBaseR, setupBaseS } from '../hpke/hpke.js'
-import { constantTimeEqual } from '../crypto/bytes.js'
 import { getKem, isSupportedCipherSuite } from '../hpke/registry.js'
 import { EchConfigUnusableError } from './errors.js'
 import { OUTER_HELLO_VERSION, decodeInnerHello, encodeInnerHello, encodeOuterHello, innerHelloLength } from './outer-hello.js'
 import type { EchOuterHello } from './outer-hello.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from '../config/types.js'
-import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
 import type { CryptoProvider } from '../crypto/provider.js'
+import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
 
 const encoder = new TextEncoder()
 const INFO_PREFIX = encoder.encode('libp2p-noise-ech v1\0')
@@ -35,19 +35,12 @@ export type RandomBytes = (length: number) => Uint8Array
 
 /** info = "libp2p-noise-ech v1" || 0x00 || ECHConfig */
 export function echInfo (configRaw: Uint8Array): Uint8Array {
-  const out = new Uint8Array(INFO_PREFIX.byteLength + configRaw.byteLength)
-  out.set(INFO_PREFIX)
-  out.set(configRaw, INFO_PREFIX.byteLength)
-  return out
+  return concat(INFO_PREFIX, configRaw)
 }
 
 /** aad = e.public || EchOuterHello with a zero-length payload */
 export function echAad (ePublic: Uint8Array, hello: EchOuterHello): Uint8Array {
-  const outer = encodeOuterHello(hello, true)
-  const out = new Uint8Array(ePublic.byteLength + outer.byteLength)
-  out.set(ePublic)
-  out.set(outer, ePublic.byteLength)
-  return out
+  return concat(ePublic, encodeOuterHello(hello, true))
 }
 
 /** The suite the initiator uses: the config's first one this package implements (server preference order) */

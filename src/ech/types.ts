@@ -2,10 +2,10 @@
  * The handshake engine's API: what the wrapper passes in and gets back.
  */
 import type { EchKeyEntry, EchRejectReason, RandomBytes } from './seal.js'
-import type { NoiseExtensions, NoiseHandshakePayload } from '../noise/payload.js'
 import type { EchConfig } from '../config/types.js'
-import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
 import type { CryptoProvider, DhPrivateKey } from '../crypto/provider.js'
+import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
+import type { NoiseExtensions, NoiseHandshakePayload } from '../noise/payload.js'
 import type { Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'

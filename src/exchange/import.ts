@@ -14,7 +14,8 @@
  * record does not replace a stored one that is still valid and was issued
  * later.
  */
-import { ECH_PEER_STORE_KEY, isWireConfigList, PeerConfigStore } from '../config/peer-store.js'
+import { isWireConfigList } from '../config/codec.js'
+import { ECH_PEER_STORE_KEY, PeerConfigStore } from '../config/peer-store.js'
 import { EchRecordExpiredError, openSignedConfigRecord } from '../config/record.js'
 import { nodeProvider } from '../crypto/node.js'
 import { DEFAULT_REFRESH_MARGIN, MAX_RECORD_AGE } from './constants.js'

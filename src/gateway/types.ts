@@ -3,9 +3,9 @@
  * bodies it answers with (documented so clients can rely on them).
  */
 import type { EchNoise } from '../encrypter/ech-noise.js'
+import type { EchMode } from '../encrypter/types.js'
 import type { AuditEntry } from '../monitor/types.js'
 import type { BreakerInfo, PolicySettingSource } from '../policy/types.js'
-import type { EchMode } from '../encrypter/types.js'
 import type { ComponentLogger, PeerId } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 

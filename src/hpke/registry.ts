@@ -3,8 +3,8 @@
  * (RFC 9849 §4: skip configs with an unsupported KEM or no usable suite) and
  * the handshake both ask here, so a new KEM is one `registerKem` away.
  */
-import { dhkemX25519 } from './kems/dhkem-x25519.js'
 import { AEAD_ID, KDF_ID } from './kem.js'
+import { dhkemX25519 } from './kems/dhkem-x25519.js'
 import { xwing } from './kems/x-wing.js'
 import type { Kem } from './kem.js'
 import type { AeadId } from '../crypto/provider.js'

@@ -4,13 +4,14 @@
  */
 import { encodeEchConfigList } from '../config/codec.js'
 import { createEchConfig } from '../config/create.js'
-import { AEAD_ID, KDF_ID } from '../hpke/kem.js'
+import { equalBytes } from '../crypto/bytes.js'
 import { nodeProvider } from '../crypto/node.js'
+import { AEAD_ID, KDF_ID } from '../hpke/kem.js'
 import { getKem, getKemByName } from '../hpke/registry.js'
 import { EchConfigIdExhaustedError, EchKeyDecodeError, EchKeyOptionsError, EchUnsupportedKemError } from './errors.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from '../config/types.js'
-import type { Kem, KemPrivateKey } from '../hpke/kem.js'
 import type { CryptoProvider } from '../crypto/provider.js'
+import type { Kem, KemPrivateKey } from '../hpke/kem.js'
 
 /**
  * The default `public_name`. In TLS it is the outer SNI a client-facing
@@ -184,17 +185,9 @@ export function echKeyFromSecret (config: EchConfig, secret: Uint8Array, created
   } catch (err) {
     throw new EchKeyDecodeError('Invalid private key', { cause: err })
   }
-  if (!bytesEqual(privateKey.publicKey, config.publicKey)) {
+  if (!equalBytes(privateKey.publicKey, config.publicKey)) {
     privateKey.destroy()
     throw new EchKeyDecodeError('Private key does not match the ECHConfig public_key')
   }
   return createEchKey(config, privateKey, createdAt)
-}
-
-function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) { return false }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) { return false }
-  }
-  return true
 }

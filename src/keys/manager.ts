@@ -12,6 +12,7 @@
  * `createdAt`, which is exactly when `rotate()` ran.
  */
 import { TypedEventEmitter } from '@libp2p/interface'
+import { frameConfigList } from '../config/codec.js'
 import { nodeProvider } from '../crypto/node.js'
 import { getKem } from '../hpke/registry.js'
 import { EchKeyManagerNotStartedError, EchKeyOptionsError } from './errors.js'
@@ -216,17 +217,7 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
 
   /** Every live config as one ECHConfigList (RFC 9849 §4 wire form), newest first */
   getConfigList (): Uint8Array {
-    const raws = this.getKeys().map(key => key.config.raw)
-    const length = raws.reduce((sum, raw) => sum + raw.byteLength, 0)
-    const out = new Uint8Array(2 + length)
-    out[0] = length >> 8
-    out[1] = length & 0xff
-    let offset = 2
-    for (const raw of raws) {
-      out.set(raw, offset)
-      offset += raw.byteLength
-    }
-    return out
+    return frameConfigList(this.getKeys().map(key => key.config.raw))
   }
 
   /** The live key with this config_id (RFC 9849 §7.1: the server selects keys by it) */

@@ -8,15 +8,16 @@
  */
 import { parseEchPem, encodeEchPem } from '../config/pem.js'
 import { OID_XWING, pkcs8ToXWingPrivateKey, x25519PrivateKeyToPkcs8, xwingPrivateKeyToPkcs8 } from '../config/pkcs8.js'
-import { KEM_ID } from '../hpke/kem.js'
+import { equalBytes } from '../crypto/bytes.js'
 import { nodeProvider } from '../crypto/node.js'
+import { KEM_ID } from '../hpke/kem.js'
 import { getKem } from '../hpke/registry.js'
 import { EchKeyDecodeError, EchUnsupportedKemError } from './errors.js'
 import { createEchKey } from './generate.js'
 import type { EchKey } from './generate.js'
 import type { EchPem } from '../config/pem.js'
-import type { KemPrivateKey } from '../hpke/kem.js'
 import type { CryptoProvider } from '../crypto/provider.js'
+import type { KemPrivateKey } from '../hpke/kem.js'
 
 /** PKCS#8 encoders of the serialized private key (RFC 9180 SerializePrivateKey), by KEM id */
 const PKCS8_ENCODERS = new Map<number, (secret: Uint8Array) => Uint8Array>([
@@ -53,10 +54,6 @@ export interface EchKeyFromPemOptions {
   createdAt?: number
   /** Crypto backend to import the key with (default `nodeProvider`) */
   provider?: CryptoProvider
-}
-
-function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i])
 }
 
 /** The KEM and serialized private key of the PRIVATE KEY block; the caller wipes `secret` */
@@ -107,7 +104,7 @@ export function echKeyFromPem (text: string, options: EchKeyFromPemOptions = {})
     secret.fill(0)
     pem.privateKeyPkcs8?.fill(0)
   }
-  const config = pem.parsed.usable.find(c => c.kemId === kem.id && bytesEqual(c.publicKey, privateKey.publicKey))
+  const config = pem.parsed.usable.find(c => c.kemId === kem.id && equalBytes(c.publicKey, privateKey.publicKey))
   if (config == null) {
     privateKey.destroy()
     throw new EchKeyDecodeError('No usable ECHConfig in the file matches its private key')

@@ -14,6 +14,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { parseEchConfigList } from '../config/codec.js'
 import { ECH_PEER_STORE_KEY } from '../config/peer-store.js'
+import { equalBytes } from '../crypto/bytes.js'
 import { echConfigListFromMultiaddr, withoutEchComponent } from './ech.js'
 import type { AbortOptions, Connection, PeerId, PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -37,10 +38,6 @@ export interface EchDialTarget {
   peer?: PeerId
   /** The `/ech` ECHConfigList (wire form), when the address carried one */
   configList?: Uint8Array
-}
-
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
 }
 
 /**
@@ -80,7 +77,7 @@ export async function storeEchConfigFromMultiaddr (peerStore: PeerStore, ma: Mul
   } catch (err: any) {
     if (err?.name !== 'NotFoundError') { throw err }
   }
-  if (stored == null || !sameBytes(stored, target.configList)) {
+  if (stored == null || !equalBytes(stored, target.configList)) {
     await peerStore.merge(target.peer, { metadata: { [ECH_PEER_STORE_KEY]: target.configList } }, options)
   }
   return target

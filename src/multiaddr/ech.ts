@@ -18,7 +18,7 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { CODE_P2P, CODE_P2P_CIRCUIT, multiaddr, registry, V } from '@multiformats/multiaddr'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
-import { isWireConfigList } from '../config/peer-store.js'
+import { isWireConfigList } from '../config/codec.js'
 import type { Component, Multiaddr } from '@multiformats/multiaddr'
 
 /** The multiaddr protocol code of `/ech` (multiformats `protocols.csv`: `9849, V, ech`) */

@@ -14,8 +14,10 @@
  * before). A signed config record that still verifies (retry configs, config
  * exchange) is kept: it comes from the same peer and carries its own expiry.
  */
-import { ECH_PEER_STORE_KEY, isWireConfigList } from '../config/peer-store.js'
+import { isWireConfigList } from '../config/codec.js'
+import { ECH_PEER_STORE_KEY } from '../config/peer-store.js'
 import { openSignedConfigRecord } from '../config/record.js'
+import { equalBytes } from '../crypto/bytes.js'
 import { echConfigListFromMultiaddr } from './ech.js'
 import type { AbortOptions, ComponentLogger, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -39,10 +41,6 @@ export function echConfigListFromAddresses (addrs: Multiaddr[]): Uint8Array | un
 
 export type StoreAnnouncedResult = 'stored' | 'unchanged' | 'kept-signed-record' | 'no-config'
 
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i])
-}
-
 /**
  * Store the config list `peer` announced in its own addresses, following
  * the replacement rule in this module's comment.
@@ -59,7 +57,7 @@ export async function storeAnnouncedEchConfig (peerStore: PeerStore, peer: PeerI
     if (err?.name !== 'NotFoundError') { throw err }
   }
   if (stored != null) {
-    if (sameBytes(stored, list)) {
+    if (equalBytes(stored, list)) {
       return 'unchanged'
     }
     if (!isWireConfigList(stored)) {

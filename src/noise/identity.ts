@@ -5,6 +5,7 @@
  */
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { UnexpectedPeerError } from '@libp2p/interface'
+import { concat, equalBytes } from '../crypto/bytes.js'
 import { encodeHandshakePayload } from './payload.js'
 import type { DecodedHandshakePayload, NoiseExtensions, NoiseHandshakePayload } from './payload.js'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
@@ -12,10 +13,7 @@ import type { PrivateKey, PublicKey } from '@libp2p/interface'
 const SIGNATURE_PREFIX = new TextEncoder().encode('noise-libp2p-static-key:')
 
 export function signaturePayload (staticPublicKey: Uint8Array): Uint8Array {
-  const out = new Uint8Array(SIGNATURE_PREFIX.byteLength + staticPublicKey.byteLength)
-  out.set(SIGNATURE_PREFIX)
-  out.set(staticPublicKey, SIGNATURE_PREFIX.byteLength)
-  return out
+  return concat(SIGNATURE_PREFIX, staticPublicKey)
 }
 
 interface SignedStatic {
@@ -28,18 +26,10 @@ interface SignedStatic {
 // identity key, so it is made once per (identity, static) pair, not per handshake.
 const signatures = new WeakMap<PrivateKey, SignedStatic>()
 
-function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) { return false }
-  for (let i = 0; i < a.byteLength; i++) {
-    if (a[i] !== b[i]) { return false }
-  }
-  return true
-}
-
 /** The signed identity part of the payload, cached per identity key and static key */
 export async function signStaticKey (privateKey: PrivateKey, staticPublicKey: Uint8Array): Promise<NoiseHandshakePayload> {
   let signed = signatures.get(privateKey)
-  if (signed == null || !sameBytes(signed.staticPublicKey, staticPublicKey)) {
+  if (signed == null || !equalBytes(signed.staticPublicKey, staticPublicKey)) {
     signed = {
       staticPublicKey: Uint8Array.from(staticPublicKey),
       identityKey: publicKeyToProtobuf(privateKey.publicKey),

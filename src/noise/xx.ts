@@ -11,6 +11,7 @@
  *   -> s, se
  * ```
  */
+import { concat } from '../crypto/bytes.js'
 import { SymmetricState } from './symmetric-state.js'
 import type { CryptoProvider, DhPrivateKey, DhPublicKey } from '../crypto/provider.js'
 
@@ -40,18 +41,6 @@ export interface ReadMessageBResult {
 function need <T> (value: T | undefined, what: string): T {
   if (value == null) { throw new Error(`${what} is not set`) }
   return value
-}
-
-function concat (...parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const p of parts) { length += p.byteLength }
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.byteLength
-  }
-  return out
 }
 
 export class XXHandshakeState {

@@ -4,9 +4,9 @@
  * public keys (RFC 7748 §6.1) and wrong-length inputs.
  */
 import { expect } from 'aegir/chai'
+import { assertNonZeroSharedSecret, constantTimeEqual } from '../../src/crypto/bytes.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
-import { assertNonZeroSharedSecret, constantTimeEqual } from '../../src/crypto/bytes.js'
 import type { AeadId } from '../../src/crypto/provider.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))

@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
-import { performInitiatorHandshake, performResponderHandshake } from '../../src/ech/handshake.js'
 import { nodeProvider } from '../../src/crypto/node.js'
+import { performInitiatorHandshake, performResponderHandshake } from '../../src/ech/handshake.js'
 import { createEchKey, createNode, extensions, log, lp, pair, runInitiator, runResponder } from './helpers.js'
 import type { Node } from './helpers.js'
 import type { LengthPrefixedStream } from '@libp2p/utils'

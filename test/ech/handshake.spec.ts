@@ -1,6 +1,6 @@
 import { expect } from 'aegir/chai'
-import { SymmetricState } from '../../src/noise/symmetric-state.js'
 import { nodeProvider } from '../../src/crypto/node.js'
+import { SymmetricState } from '../../src/noise/symmetric-state.js'
 import { createEchKey, createNode, pair, runInitiator, runResponder, transfer } from './helpers.js'
 import type { Node } from './helpers.js'
 import type { EchKeyEntry } from '../../src/ech/seal.js'

@@ -5,7 +5,7 @@
  * records, maxAge); one fetch per peer and the global cap.
  */
 import { expect } from 'aegir/chai'
-import { isWireConfigList } from '../../src/config/peer-store.js'
+import { isWireConfigList } from '../../src/config/codec.js'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, openSignedConfigRecord } from '../../src/index.js'
 import { collectEchEvents, nextEchEvent, trapUnhandled } from '../fixtures/nodes.js'
 import { collectExchangeEvents, createExchangeNode, lengthPrefixed, nextExchangeEvent, nextIdentify, storedConfig } from './fixtures.js'

@@ -3,13 +3,13 @@
  * `err.name`), wrapping the lower-level failure as `cause`.
  */
 import { expect } from 'aegir/chai'
-import { setSequenceNumber } from '../../src/hpke/context.js'
-import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
-import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
-import * as hpke from '../../src/hpke/index.js'
-import { i2osp, labeledExpand } from '../../src/hpke/labeled.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
+import { setSequenceNumber } from '../../src/hpke/context.js'
+import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
+import * as hpke from '../../src/hpke/index.js'
+import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
+import { i2osp, labeledExpand } from '../../src/hpke/labeled.js'
 import { getKem, getKemByName, isSupportedCipherSuite, supportedKems } from '../../src/hpke/registry.js'
 
 const AES = { kemId: 0x0020, kdfId: 0x0001, aeadId: 0x0001 }

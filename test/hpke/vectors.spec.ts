@@ -5,10 +5,10 @@
  * encryption step (Seal and Open) and every export.
  */
 import { expect } from 'aegir/chai'
-import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
-import { keySchedule, resolveSuite } from '../../src/hpke/key-schedule.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
+import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
+import { keySchedule, resolveSuite } from '../../src/hpke/key-schedule.js'
 import { getKem } from '../../src/hpke/registry.js'
 import { readVectorJson } from '../fixtures/vectors.js'
 

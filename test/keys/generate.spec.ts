@@ -1,8 +1,8 @@
 import { expect } from 'aegir/chai'
 import { parseEchConfigList } from '../../src/config/codec.js'
-import { AEAD_ID, KDF_ID, KEM_ID } from '../../src/hpke/kem.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
+import { AEAD_ID, KDF_ID, KEM_ID } from '../../src/hpke/kem.js'
 import { DEFAULT_PUBLIC_NAME, echKeyFromSecret, generateEchKey, randomConfigId } from '../../src/keys/generate.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
 

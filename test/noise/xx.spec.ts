@@ -1,10 +1,10 @@
 import { expect } from 'aegir/chai'
 import { fromString, toString } from 'uint8arrays'
+import { nobleProvider } from '../../src/crypto/noble.js'
+import { nodeProvider } from '../../src/crypto/node.js'
 import { SymmetricState, hkdf } from '../../src/noise/symmetric-state.js'
 import { createTransportCipher } from '../../src/noise/transport.js'
 import { XXHandshakeState } from '../../src/noise/xx.js'
-import { nobleProvider } from '../../src/crypto/noble.js'
-import { nodeProvider } from '../../src/crypto/node.js'
 import { cacophonyXX as v } from '../fixtures/noise-xx-cacophony.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
 

@@ -3,10 +3,11 @@
  * Private keys wrap the provider's imported `DhPrivateKey` for their whole
  * life, so a decapsulation is one scalar multiplication and two HMAC chains.
  */
+import { concat } from '../../crypto/bytes.js'
 import { HpkeDecapError, HpkeEncapError, HpkeInvalidInputError } from '../errors.js'
 import { HASH_LENGTH, kemSuiteId, label, labeledExpand, labeledExtract } from '../labeled.js'
-import type { Encapsulation, Kem, KemPrivateKey, KemPublicKey } from '../kem.js'
 import type { CryptoProvider, DhPrivateKey, DhPublicKey } from '../../crypto/provider.js'
+import type { Encapsulation, Kem, KemPrivateKey, KemPublicKey } from '../kem.js'
 
 const KEM_ID = 0x0020
 const N_PK = 32
@@ -80,13 +81,6 @@ function dhOrThrow (dh: () => Uint8Array, Err: typeof HpkeEncapError | typeof Hp
   }
 }
 
-function kemContext (enc: Uint8Array, pkRm: Uint8Array): Uint8Array {
-  const out = new Uint8Array(enc.byteLength + pkRm.byteLength)
-  out.set(enc)
-  out.set(pkRm, enc.byteLength)
-  return out
-}
-
 export const dhkemX25519: Kem = {
   id: KEM_ID,
   name: 'x25519',
@@ -134,7 +128,7 @@ export const dhkemX25519: Kem = {
     try {
       const dh = dhOrThrow(() => provider.x25519(skE.dh, publicKey.dh), HpkeEncapError)
       const enc = Uint8Array.from(skE.publicKey)
-      const sharedSecret = extractAndExpand(provider, dh, kemContext(enc, publicKey.bytes))
+      const sharedSecret = extractAndExpand(provider, dh, concat(enc, publicKey.bytes))
       return { sharedSecret, enc }
     } finally {
       if (ephemeral == null) { skE.destroy() }
@@ -146,6 +140,6 @@ export const dhkemX25519: Kem = {
     checkBytes(enc, N_PK, 'X25519 enc')
     const skR = asPrivateKey(privateKey)
     const dh = dhOrThrow(() => provider.x25519(skR.dh, enc), HpkeDecapError)
-    return extractAndExpand(provider, dh, kemContext(enc, skR.publicKey))
+    return extractAndExpand(provider, dh, concat(enc, skR.publicKey))
   }
 }

@@ -28,9 +28,10 @@
  */
 import { sha3_256 as sha3256, shake256 } from '@noble/hashes/sha3.js'
 import { ml_kem768 as mlKem768 } from '@noble/post-quantum/ml-kem.js'
+import { concat } from '../../crypto/bytes.js'
 import { HpkeDecapError, HpkeDestroyedError, HpkeEncapError, HpkeInvalidInputError } from '../errors.js'
-import type { Encapsulation, Kem, KemPrivateKey, KemPublicKey } from '../kem.js'
 import type { CryptoProvider, DhPrivateKey, DhPublicKey } from '../../crypto/provider.js'
+import type { Encapsulation, Kem, KemPrivateKey, KemPublicKey } from '../kem.js'
 
 const KEM_ID = 0x647a
 /** Nsk: the serialized private key is the seed */
@@ -191,12 +192,7 @@ function keyPairFromSeed (provider: CryptoProvider, seed: Uint8Array): XWingPriv
 
 /** Combiner(ss_M, ss_X, ct_X, pk_X) (draft §5.3); the caller wipes the secrets */
 function combiner (ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
-  const input = new Uint8Array(ssM.byteLength + ssX.byteLength + ctX.byteLength + pkX.byteLength + XWING_LABEL.byteLength)
-  let offset = 0
-  for (const part of [ssM, ssX, ctX, pkX, XWING_LABEL]) {
-    input.set(part, offset)
-    offset += part.byteLength
-  }
+  const input = concat(ssM, ssX, ctX, pkX, XWING_LABEL)
   try {
     return sha3256(input)
   } finally {
