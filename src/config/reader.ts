@@ -1,17 +1,26 @@
 /**
  * A bounds-checked big-endian reader for TLS presentation-language structures
- * (RFC 8446 §3). Every read names the field it is reading, so the first
- * short or overlong field is the one the error reports. Byte reads return
- * copies: nothing parsed from the input ever aliases it.
+ * (RFC 8446 §3), the one the ECHConfig codec and the ECH outer hello codec
+ * share. Every read names the field it is reading, so the first short or
+ * overlong field is the one the error reports; the error class is the
+ * caller's (`EchConfigError` by default). Byte reads return copies: nothing
+ * parsed from the input ever aliases it.
  */
 import { EchConfigError } from './errors.js'
 
+/** Makes the error for a bad field */
+export type FieldError = (field: string, message: string) => Error
+
+const configError: FieldError = (field, message) => new EchConfigError(field, message)
+
 export class Reader {
   private readonly bytes: Uint8Array
+  private readonly fail: FieldError
   private offset = 0
 
-  constructor (bytes: Uint8Array) {
+  constructor (bytes: Uint8Array, fail: FieldError = configError) {
     this.bytes = bytes
+    this.fail = fail
   }
 
   get position (): number {
@@ -45,7 +54,7 @@ export class Reader {
   /** A reader over the next `length` bytes (a view, for parsing only) */
   sub (length: number, field: string): Reader {
     this.need(length, field)
-    const sub = new Reader(this.bytes.subarray(this.offset, this.offset + length))
+    const sub = new Reader(this.bytes.subarray(this.offset, this.offset + length), this.fail)
     this.offset += length
     return sub
   }
@@ -58,13 +67,13 @@ export class Reader {
   /** Throws unless every byte has been consumed */
   end (field: string): void {
     if (this.remaining !== 0) {
-      throw new EchConfigError(field, `${this.remaining} trailing byte(s) not covered by the structure (${field})`)
+      throw this.fail(field, `${this.remaining} trailing byte(s) not covered by the structure (${field})`)
     }
   }
 
   private need (length: number, field: string): void {
     if (length > this.remaining) {
-      throw new EchConfigError(field, `truncated ${field}: need ${length} byte(s), have ${this.remaining}`)
+      throw this.fail(field, `truncated ${field}: need ${length} byte(s), have ${this.remaining}`)
     }
   }
 }

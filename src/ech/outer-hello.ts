@@ -20,9 +20,12 @@
  * } InnerHello;
  * ```
  *
- * Parsers stop at the first bad field and name it; parsed values are copies.
+ * Parsers (the package's one TLS reader, `config/reader.ts`) stop at the
+ * first bad field and name it; parsed values are copies.
  */
+import { Reader } from '../config/reader.js'
 import { EchDecodeError } from './errors.js'
+import type { FieldError } from '../config/reader.js'
 
 export const OUTER_HELLO_VERSION = 1
 /** Inner hellos are padded to a multiple of this (RFC 9849 §6.1.3 pads similarly, to hide lengths) */
@@ -43,37 +46,7 @@ export interface InnerHello {
   extensions: Array<{ type: number, data: Uint8Array }>
 }
 
-class Cursor {
-  pos = 0
-  readonly view: DataView
-
-  constructor (readonly buf: Uint8Array) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  }
-
-  need (n: number, field: string): void {
-    if (this.buf.byteLength - this.pos < n) { throw new EchDecodeError(field) }
-  }
-
-  u8 (field: string): number {
-    this.need(1, field)
-    return this.buf[this.pos++]
-  }
-
-  u16 (field: string): number {
-    this.need(2, field)
-    const v = this.view.getUint16(this.pos)
-    this.pos += 2
-    return v
-  }
-
-  bytes (length: number, field: string): Uint8Array {
-    this.need(length, field)
-    const out = this.buf.slice(this.pos, this.pos + length)
-    this.pos += length
-    return out
-  }
-}
+const decodeError: FieldError = (field, message) => new EchDecodeError(field, message)
 
 /** Serialized length of an outer hello with these enc/payload lengths */
 export function outerHelloLength (encLength: number, payloadLength: number): number {
@@ -104,17 +77,17 @@ export function encodeOuterHello (hello: EchOuterHello, emptyPayload = false): U
 }
 
 export function decodeOuterHello (bytes: Uint8Array): EchOuterHello {
-  const c = new Cursor(bytes)
-  const version = c.u8('version')
+  const r = new Reader(bytes, decodeError)
+  const version = r.u8('version')
   if (version !== OUTER_HELLO_VERSION) { throw new EchDecodeError('version') }
-  const kdfId = c.u16('cipher_suite.kdf_id')
-  const aeadId = c.u16('cipher_suite.aead_id')
-  const configId = c.u8('config_id')
-  const enc = c.bytes(c.u16('enc'), 'enc')
-  const payloadLength = c.u16('payload')
+  const kdfId = r.u16('cipher_suite.kdf_id')
+  const aeadId = r.u16('cipher_suite.aead_id')
+  const configId = r.u8('config_id')
+  const enc = r.bytesCopy(r.u16('enc'), 'enc')
+  const payloadLength = r.u16('payload')
   if (payloadLength === 0) { throw new EchDecodeError('payload') }
-  const payload = c.bytes(payloadLength, 'payload')
-  if (c.pos !== bytes.byteLength) { throw new EchDecodeError('trailing bytes') }
+  const payload = r.bytesCopy(payloadLength, 'payload')
+  r.end('trailing bytes')
   return { version, kdfId, aeadId, configId, enc, payload }
 }
 
@@ -152,22 +125,18 @@ export function decodeInnerHello (bytes: Uint8Array): InnerHello {
   if (bytes.byteLength === 0 || bytes.byteLength % INNER_HELLO_BLOCK !== 0) {
     throw new EchDecodeError('inner hello length')
   }
-  const c = new Cursor(bytes)
-  const peerLength = c.u8('target_peer_id')
+  const r = new Reader(bytes, decodeError)
+  const peerLength = r.u8('target_peer_id')
   if (peerLength === 0) { throw new EchDecodeError('target_peer_id') }
-  const targetPeer = c.bytes(peerLength, 'target_peer_id')
-  const extensionsLength = c.u16('extensions')
-  c.need(extensionsLength, 'extensions')
-  const end = c.pos + extensionsLength
+  const targetPeer = r.bytesCopy(peerLength, 'target_peer_id')
+  const list = r.sub(r.u16('extensions'), 'extensions')
   const extensions: InnerHello['extensions'] = []
-  while (c.pos < end) {
-    if (end - c.pos < 4) { throw new EchDecodeError('extension.type') }
-    const type = c.u16('extension.type')
-    const length = c.u16('extension.data')
-    if (c.pos + length > end) { throw new EchDecodeError('extension.data') }
-    extensions.push({ type, data: c.bytes(length, 'extension.data') })
+  while (list.remaining > 0) {
+    if (list.remaining < 4) { throw new EchDecodeError('extension.type') }
+    const type = list.u16('extension.type')
+    extensions.push({ type, data: list.bytesCopy(list.u16('extension.data'), 'extension.data') })
   }
-  for (let i = c.pos; i < bytes.byteLength; i++) {
+  for (let i = r.position; i < bytes.byteLength; i++) {
     if (bytes[i] !== 0) { throw new EchDecodeError('padding') }
   }
   return { targetPeer, extensions }
