@@ -10,7 +10,8 @@ import { x25519 } from '@noble/curves/ed25519.js'
 import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { assertNonZeroSharedSecret, checkLength } from './bytes.js'
-import type { Aead, AeadId, CryptoProvider, DhPrivateKey, DhPublicKey } from './provider.js'
+import type { Aead, AeadId, CryptoProvider, DhPrivateKey, DhPublicKey, NoiseCipher } from './provider.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 class NobleDhPrivateKey implements DhPrivateKey {
   readonly kind = 'x25519-private'
@@ -52,6 +53,16 @@ function makeAead (id: AeadId): Aead {
     open (key, nonce, aad, ciphertext) {
       return make(key, nonce, aad).decrypt(ciphertext)
     }
+  }
+}
+
+/** Lists are joined once (`subarray`); noble ciphers take one array */
+const noiseCipher: NoiseCipher = {
+  seal (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | Uint8ArrayList): Uint8Array {
+    return chacha20poly1305(key, nonce, ad).encrypt(plaintext.subarray())
+  },
+  open (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array | Uint8ArrayList): Uint8Array {
+    return chacha20poly1305(key, nonce, ad).decrypt(ciphertext.subarray())
   }
 }
 
@@ -115,5 +126,7 @@ export const nobleProvider: CryptoProvider = {
 
   aead (id) {
     return aeads[id]
-  }
+  },
+
+  noiseCipher
 }

@@ -2,13 +2,17 @@
  * The small crypto-provider interface that HPKE (RFC 9180) and the Noise
  * state machine are written against. Two backends implement it:
  * `node:crypto` (synchronous, native, the fast path on Node) and
- * `@noble/*` (portable, pure JS).
+ * `@noble/*` (portable, pure JS). Protocol code never asks which backend it
+ * has: anything platform-specific (key handles, which cipher is fastest for a
+ * frame size) stays behind this interface.
  *
  * Key import dominates X25519 cost with `node:crypto` (~480 us to re-import a
  * private key from DER against ~35 us for a DH with a ready `KeyObject`), so
  * private keys are held as opaque, already-imported handles (`DhPrivateKey`)
  * and public keys may be imported once (`importPublicKey`) and reused.
  */
+
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 /** An imported X25519 private key. Opaque: a `KeyObject` or raw bytes by backend. */
 export interface DhPrivateKey {
@@ -48,6 +52,21 @@ export interface Aead {
 }
 
 /**
+ * ChaCha20-Poly1305 (RFC 8439) as Noise uses it (Noise §12.3), for handshake
+ * messages and transport frames alike. Input may be one array or a list of
+ * chunks (a frame split over reads is never concatenated first); output is a
+ * `Uint8Array` for array input, and an array or a list for list input.
+ */
+export interface NoiseCipher {
+  /** ciphertext || 16-byte tag */
+  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList
+  /** The plaintext; throws on a short input or a bad tag */
+  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array
+  open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList
+}
+
+/**
  * The primitives HPKE and the Noise state machine need; pass `nodeProvider` or `nobleProvider` as
  * `EchNoiseInit.provider`
  */
@@ -71,6 +90,8 @@ export interface CryptoProvider {
    * key), as RFC 7748 §6.1 allows and RFC 9180 §7.1.4 requires.
    */
   x25519(privateKey: DhPrivateKey, publicKey: DhPublicKey | Uint8Array): Uint8Array
-  /** The AEAD with this name */
+  /** The AEAD with this name (HPKE) */
   aead(id: AeadId): Aead
+  /** ChaCha20-Poly1305 for Noise handshake messages and transport frames */
+  readonly noiseCipher: NoiseCipher
 }

@@ -7,10 +7,10 @@
  */
 import { InvalidCryptoExchangeError } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { CipherState } from '../noise/cipher-state.js'
 import { MAX_FRAME } from '../noise/framing.js'
 import { createHandshakePayload, verifyHandshakePayload } from '../noise/identity.js'
 import { decodeHandshakePayload, encodeOuterHelloPayload, findOuterHelloField } from '../noise/payload.js'
-import { createTransportCipher } from '../noise/transport.js'
 import { DHLEN, TAGLEN, XXHandshakeState } from '../noise/xx.js'
 import { EchDecodeError, EchRejectedError, EchRequiredError, MessageTooLargeError } from './errors.js'
 import { decodeOuterHello } from './outer-hello.js'
@@ -70,13 +70,11 @@ async function readPayload (stage: string, plaintext: Uint8Array, rs: Uint8Array
 
 function result (init: HandshakeInit, keys: [Uint8Array, Uint8Array], initiator: boolean, payload: DecodedHandshakePayload, ech: EchOutcome): HandshakeResult {
   const [k1, k2] = keys
-  const send = createTransportCipher(init.provider, initiator ? k1 : k2)
-  const recv = createTransportCipher(init.provider, initiator ? k2 : k1)
   const { identityKey, identitySig, extensions } = payload
   return {
     payload: { identityKey, identitySig, extensions },
-    encrypt: (plaintext) => send.encrypt(plaintext),
-    decrypt: (ciphertext, dst) => recv.decrypt(ciphertext, dst),
+    send: new CipherState(init.provider, initiator ? k1 : k2),
+    recv: new CipherState(init.provider, initiator ? k2 : k1),
     ech
   }
 }

@@ -5,6 +5,7 @@ import type { EchKeyEntry, EchRejectReason, RandomBytes } from './seal.js'
 import type { EchConfig } from '../config/types.js'
 import type { CryptoProvider, DhPrivateKey } from '../crypto/provider.js'
 import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
+import type { TransportCiphers } from '../noise/channel.js'
 import type { NoiseExtensions, NoiseHandshakePayload } from '../noise/payload.js'
 import type { Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -67,10 +68,8 @@ export interface ResponderInit extends HandshakeInit {
   onOuterHello?(event: { accepted: boolean, reason?: EchRejectReason, enc: Uint8Array }): void
 }
 
-export interface HandshakeResult {
+export interface HandshakeResult extends TransportCiphers {
   payload: NoiseHandshakePayload
-  encrypt(plaintext: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList
-  decrypt(ciphertext: Uint8Array | Uint8ArrayList, dst?: Uint8Array): Uint8Array | Uint8ArrayList
   ech: EchOutcome
   /** Initiator, outcome `rejected`: the responder's retry record, unverified */
   retryRecord?: Uint8Array

@@ -9,7 +9,7 @@
 import { AbstractMessageStream, LengthPrefixedDecoder } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_FRAME, uint16BEDecode, uint16BEEncode } from './framing.js'
-import type { HandshakeResult } from '../ech/types.js'
+import type { CipherState } from './cipher-state.js'
 import type { AbortOptions, MessageStream, StreamCloseEvent, StreamMessageEvent } from '@libp2p/interface'
 import type { SendResult } from '@libp2p/utils'
 
@@ -22,6 +22,12 @@ type LibList = Exclude<Parameters<MessageStream['send']>[0], Uint8Array>
 const TAGLEN = 16
 const MAX_PLAINTEXT = MAX_FRAME - TAGLEN
 
+/** The two transport CipherStates after Split (§5.2): ours to send with, the remote's to receive with */
+export interface TransportCiphers {
+  send: CipherState
+  recv: CipherState
+}
+
 /** Counters the channel bumps, shaped like prom-client / libp2p `Counter`s */
 export interface ChannelMetrics {
   encryptedPackets?: { increment(): void }
@@ -31,11 +37,11 @@ export interface ChannelMetrics {
 
 class EncryptedMessageStream extends AbstractMessageStream {
   private readonly stream: MessageStream
-  private readonly handshake: Pick<HandshakeResult, 'encrypt' | 'decrypt'>
+  private readonly ciphers: TransportCiphers
   private readonly metrics?: ChannelMetrics
   private readonly decoder: LengthPrefixedDecoder
 
-  constructor (stream: MessageStream, handshake: Pick<HandshakeResult, 'encrypt' | 'decrypt'>, metrics?: ChannelMetrics) {
+  constructor (stream: MessageStream, ciphers: TransportCiphers, metrics?: ChannelMetrics) {
     super({
       log: stream.log,
       inactivityTimeout: stream.inactivityTimeout,
@@ -44,7 +50,7 @@ class EncryptedMessageStream extends AbstractMessageStream {
     })
 
     this.stream = stream
-    this.handshake = handshake
+    this.ciphers = ciphers
     this.metrics = metrics
     this.decoder = new LengthPrefixedDecoder({
       lengthDecoder: uint16BEDecode,
@@ -88,8 +94,8 @@ class EncryptedMessageStream extends AbstractMessageStream {
     for (let i = 0; i < chunk.byteLength; i += MAX_PLAINTEXT) {
       const end = Math.min(i + MAX_PLAINTEXT, chunk.byteLength)
       const data = chunk instanceof Uint8Array
-        ? this.handshake.encrypt(chunk.subarray(i, end))
-        : this.handshake.encrypt((chunk.byteLength === end - i ? chunk : chunk.sublist(i, end)) as unknown as Uint8ArrayList)
+        ? this.ciphers.send.encrypt(chunk.subarray(i, end))
+        : this.ciphers.send.encrypt((chunk.byteLength === end - i ? chunk : chunk.sublist(i, end)) as unknown as Uint8ArrayList)
       this.metrics?.encryptedPackets?.increment()
       output.append(uint16BEEncode(data.byteLength))
       output.append(data)
@@ -107,7 +113,7 @@ class EncryptedMessageStream extends AbstractMessageStream {
       // the list as it is rather than copying it into one buffer
       const bufs = (frame as unknown as { bufs?: Uint8Array[] }).bufs
       const ciphertext = bufs?.length === 1 ? bufs[0] : frame as unknown as Uint8ArrayList
-      const plaintext = this.handshake.decrypt(ciphertext) as Uint8Array | LibList
+      const plaintext = this.ciphers.recv.decrypt(ciphertext) as Uint8Array | LibList
       this.metrics?.decryptedPackets?.increment()
       return plaintext
     } catch (err) {
@@ -141,6 +147,6 @@ class EncryptedMessageStream extends AbstractMessageStream {
 }
 
 /** Wraps the raw connection (`lpStream(...).unwrap()`) in the transport-phase cipher */
-export function toMessageStream (connection: MessageStream, handshake: Pick<HandshakeResult, 'encrypt' | 'decrypt'>, metrics?: ChannelMetrics): MessageStream {
-  return new EncryptedMessageStream(connection, handshake, metrics)
+export function toMessageStream (connection: MessageStream, ciphers: TransportCiphers, metrics?: ChannelMetrics): MessageStream {
+  return new EncryptedMessageStream(connection, ciphers, metrics)
 }

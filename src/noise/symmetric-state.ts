@@ -1,18 +1,17 @@
 /**
- * Noise `CipherState` (§5.1) and `SymmetricState` (§5.2), revision 34, for
+ * Noise `SymmetricState` (§5.2), revision 34, for
  * `Noise_*_25519_ChaChaPoly_SHA256`: HASH = SHA-256, HKDF per §4.3 over
- * HMAC-SHA256, ChaChaPoly nonce = 4 zero bytes || 64-bit little-endian n
- * (§12.3). A direct port: spec names, no I/O, secrets wiped when replaced.
+ * HMAC-SHA256, and a `CipherState` (cipher-state.ts). A direct port: spec
+ * names, no I/O, secrets wiped when replaced.
  */
-import type { Aead, CryptoProvider } from '../crypto/provider.js'
+import { CipherState } from './cipher-state.js'
+import type { CryptoProvider } from '../crypto/provider.js'
 
 export const HASHLEN = 32
 const EMPTY = new Uint8Array(0)
 const ONE = Uint8Array.of(0x01)
 const TWO = Uint8Array.of(0x02)
 const THREE = Uint8Array.of(0x03)
-/** §5.1: 2^64-1 is reserved; a JS number counts exactly to 2^53-1, far beyond any connection */
-const MAX_NONCE = Number.MAX_SAFE_INTEGER
 
 /**
  * HKDF(chaining_key, input_key_material, num_outputs) (§4.3). Returns 2 or 3
@@ -28,66 +27,6 @@ export function hkdf (provider: CryptoProvider, ck: Uint8Array, ikm: Uint8Array,
   }
   tempKey.fill(0)
   return out
-}
-
-/** Writes n as the 96-bit ChaChaPoly nonce: 32 zero bits || little-endian u64 (§12.3) */
-export function writeNonce (nonce: DataView, n: number): void {
-  nonce.setUint32(4, n >>> 0, true)
-  nonce.setUint32(8, Math.floor(n / 0x100000000), true)
-}
-
-/** §5.1 CipherState: k and n */
-export class CipherState {
-  k: Uint8Array | undefined
-  n = 0
-  readonly #aead: Aead
-  readonly #nonce = new Uint8Array(12)
-  readonly #view = new DataView(this.#nonce.buffer)
-
-  constructor (provider: CryptoProvider, k?: Uint8Array) {
-    this.#aead = provider.aead('chacha20-poly1305')
-    this.k = k
-  }
-
-  hasKey (): boolean {
-    return this.k != null
-  }
-
-  /** InitializeKey(key): the previous key is wiped */
-  initializeKey (key: Uint8Array): void {
-    this.k?.fill(0)
-    this.k = key
-    this.n = 0
-  }
-
-  encryptWithAd (ad: Uint8Array, plaintext: Uint8Array): Uint8Array {
-    if (this.k == null) { return plaintext }
-    const ct = this.#aead.seal(this.k, this.#nextNonce(), ad, plaintext)
-    this.n++
-    return ct
-  }
-
-  /** On failure n is not advanced (§5.1), so a trial decryption leaves the state usable */
-  decryptWithAd (ad: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-    if (this.k == null) { return ciphertext }
-    const pt = this.#aead.open(this.k, this.#nextNonce(), ad, ciphertext)
-    this.n++
-    return pt
-  }
-
-  /** Wipe k; the state can no longer encrypt */
-  destroy (): void {
-    this.k?.fill(0)
-    this.k = undefined
-  }
-
-  #nextNonce (): Uint8Array {
-    if (this.n >= MAX_NONCE) {
-      throw new Error('Noise nonce exhausted; a new handshake is required')
-    }
-    writeNonce(this.#view, this.n)
-    return this.#nonce
-  }
 }
 
 /** §5.2 SymmetricState: a CipherState plus ck and h */

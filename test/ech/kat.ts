@@ -128,9 +128,9 @@ export async function runKat (which: KatCase, provider: CryptoProvider = nodePro
     ])
     const ping = new TextEncoder().encode('ping')
     const pong = new TextEncoder().encode('pong')
-    const c1 = i.encrypt(ping).subarray()
-    const c2 = r.encrypt(pong).subarray()
-    if (hex(r.decrypt(c1).subarray()) !== hex(ping) || hex(i.decrypt(c2).subarray()) !== hex(pong)) { throw new Error('transport mismatch') }
+    const c1 = i.send.encrypt(ping).subarray()
+    const c2 = r.send.encrypt(pong).subarray()
+    if (hex(r.recv.decrypt(c1).subarray()) !== hex(ping) || hex(i.recv.decrypt(c2).subarray()) !== hex(pong)) { throw new Error('transport mismatch') }
     return {
       case: which,
       initiator_outcome: i.ech,

@@ -2,8 +2,8 @@ import { expect } from 'aegir/chai'
 import { fromString, toString } from 'uint8arrays'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
+import { CipherState } from '../../src/noise/cipher-state.js'
 import { SymmetricState, hkdf } from '../../src/noise/symmetric-state.js'
-import { createTransportCipher } from '../../src/noise/transport.js'
 import { XXHandshakeState } from '../../src/noise/xx.js'
 import { cacophonyXX as v } from '../fixtures/noise-xx-cacophony.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
@@ -41,10 +41,10 @@ for (const provider of [nodeProvider, nobleProvider] as CryptoProvider[]) {
 
       const [i1, i2] = init.split()
       const [r1, r2] = resp.split()
-      const iSend = createTransportCipher(provider, i1)
-      const iRecv = createTransportCipher(provider, i2)
-      const rSend = createTransportCipher(provider, r2)
-      const rRecv = createTransportCipher(provider, r1)
+      const iSend = new CipherState(provider, i1)
+      const iRecv = new CipherState(provider, i2)
+      const rSend = new CipherState(provider, r2)
+      const rRecv = new CipherState(provider, r1)
       transport.forEach((m, i) => {
         // messages keep alternating: responder first after the initiator's message 3
         const [send, recv] = i % 2 === 0 ? [rSend, iRecv] : [iSend, rRecv]
