@@ -22,7 +22,7 @@
  */
 import './polyfill.js'
 
-export { echNoise, EchNoise } from './encrypter/ech-noise.js'
+export { echNoise, EchNoise } from './encrypter/index.js'
 export type { EchConnectionInfo, EchFallbackReason, EchHandshakeError, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome, EchThreat, EchThreatKind, EchRotationDetail, EchBreakerDetail, AuditEntry } from './encrypter/types.js'
 export { ECH_PEER_STORE_KEY } from './config/peer-store.js'
 export * from './config/index.js'

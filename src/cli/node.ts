@@ -394,7 +394,7 @@ export async function runNode (options: NodeOptions, io: CliIo, { signal, onRead
     ] = await Promise.all([
       import('libp2p'), import('@libp2p/tcp'), import('@libp2p/yamux'), import('@libp2p/identify'), import('@libp2p/ping'),
       import('datastore-level'), import('@libp2p/prometheus-metrics'), import('prom-client'), import('@multiformats/multiaddr'),
-      import('../encrypter/ech-noise.js'), import('../exchange/index.js'), import('../config/base64.js')
+      import('../encrypter/index.js'), import('../exchange/index.js'), import('../config/base64.js')
     ])
 
     const datastore = await openDatastore(new LevelDatastore(join(dataDir, DATASTORE_DIR)), dataDir)

@@ -20,3 +20,13 @@ export class EchConfigError extends Error {
     this.field = field
   }
 }
+
+/** The initiator was given an ECHConfig it cannot use (unknown KEM, no supported suite, a key that does not import) */
+export class EchConfigUnusableError extends Error {
+  static name = 'EchConfigUnusableError'
+
+  constructor (message = 'The ECHConfig has no usable KEM and cipher suite', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'EchConfigUnusableError'
+  }
+}

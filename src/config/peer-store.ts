@@ -10,25 +10,15 @@
  * length plus two bytes long; anything else is treated as a record.
  */
 import { equalBytes } from '../crypto/bytes.js'
-import { getKem, isSupportedCipherSuite } from '../hpke/registry.js'
-import { isWireConfigList, parseEchConfigList } from './codec.js'
+import { isWireConfigList } from './codec.js'
+import { selectOffer } from './offer.js'
 import { openSignedConfigRecord } from './record.js'
-import type { EchConfig, HpkeSymmetricCipherSuite } from './types.js'
+import type { EchOffer } from './offer.js'
 import type { CryptoProvider } from '../crypto/provider.js'
-import type { KemPublicKey } from '../hpke/kem.js'
 import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
 
 /** The peer-store metadata key under which a peer's ECH configs are kept */
 export const ECH_PEER_STORE_KEY = 'libp2p-noise-ech'
-
-/** What the initiator needs to offer ECH to one peer: a usable config, imported once */
-export interface EchOffer {
-  readonly config: EchConfig
-  readonly suite: HpkeSymmetricCipherSuite
-  readonly publicKey: KemPublicKey
-  /** When the source stops vouching for the config (signed records), ms since epoch */
-  readonly expiresAt?: number
-}
 
 /** Why a peer gets no ECH offer from the stored configs */
 export type NoOfferReason = 'no-config' | 'expired-config' | 'unusable-config'
@@ -38,24 +28,6 @@ export type EchOfferLookup = { offer: EchOffer, reason?: undefined } | { offer?:
 const NO_CONFIG: EchOfferLookup = Object.freeze({ reason: 'no-config' as const })
 const EXPIRED_CONFIG: EchOfferLookup = Object.freeze({ reason: 'expired-config' as const })
 const UNUSABLE_CONFIG: EchOfferLookup = Object.freeze({ reason: 'unusable-config' as const })
-
-/**
- * Pick the first usable config in list order (the server's preference) whose
- * KEM this dialer accepts, and its first supported suite, and import its
- * public key. `usable` already means a KEM and a suite this package
- * implements (RFC 9849 §4).
- */
-export function selectOffer (provider: CryptoProvider, configList: Uint8Array, expiresAt?: number, kemIds?: ReadonlySet<number>): EchOffer | undefined {
-  for (const config of parseEchConfigList(configList).usable) {
-    const kem = getKem(config.kemId)
-    const suite = config.cipherSuites.find(s => isSupportedCipherSuite(s))
-    if (kem == null || suite == null || (kemIds != null && !kemIds.has(config.kemId))) {
-      continue
-    }
-    return Object.freeze({ config, suite, publicKey: kem.importPublicKey(provider, config.publicKey), expiresAt })
-  }
-  return undefined
-}
 
 interface CacheEntry {
   stored: Uint8Array

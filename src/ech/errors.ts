@@ -63,16 +63,6 @@ export class EchRequiredError extends Error {
   }
 }
 
-/** The initiator was given an ECHConfig it cannot use (unknown KEM, no supported suite) */
-export class EchConfigUnusableError extends Error {
-  static name = 'EchConfigUnusableError'
-
-  constructor (message = 'The ECHConfig has no usable KEM and cipher suite') {
-    super(message)
-    this.name = 'EchConfigUnusableError'
-  }
-}
-
 /** A malformed handshake payload protobuf; the stage wrapper names where */
 export class ProtobufDecodeError extends Error {
   static name = 'ProtobufDecodeError'

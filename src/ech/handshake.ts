@@ -10,17 +10,15 @@ import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { CipherState } from '../noise/cipher-state.js'
 import { MAX_FRAME } from '../noise/framing.js'
 import { createHandshakePayload, verifyHandshakePayload } from '../noise/identity.js'
-import { decodeHandshakePayload, encodeOuterHelloPayload, findOuterHelloField } from '../noise/payload.js'
+import { decodeHandshakePayload, encodeOuterHelloPayload } from '../noise/payload.js'
 import { DHLEN, TAGLEN, XXHandshakeState } from '../noise/xx.js'
 import { EchDecodeError, EchRejectedError, EchRequiredError, MessageTooLargeError } from './errors.js'
-import { decodeOuterHello } from './outer-hello.js'
-import { greaseOuterHello, openOuterHello, sealOuterHello } from './seal.js'
-import type { EchOuterHello } from './outer-hello.js'
-import type { EchOutcome, HandshakeInit, HandshakeResult, InitiatorInit, ResponderInit } from './types.js'
+import { greaseOuterHello } from './grease.js'
+import { openOuterHello, sealOuterHello } from './seal.js'
+import type { EchStatus, HandshakeInit, HandshakeResult, InitiatorInit, ResponderInit } from './types.js'
 import type { DecodedHandshakePayload } from '../noise/payload.js'
 import type { SymmetricState } from '../noise/symmetric-state.js'
 import type { AbortOptions, PublicKey } from '@libp2p/interface'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 const EMPTY: Uint8Array = new Uint8Array(0)
 /** The uint16 frame length (libp2p noise spec, "Wire Format") */
@@ -68,7 +66,7 @@ async function readPayload (stage: string, plaintext: Uint8Array, rs: Uint8Array
   return { payload, publicKey }
 }
 
-function result (init: HandshakeInit, keys: [Uint8Array, Uint8Array], initiator: boolean, payload: DecodedHandshakePayload, ech: EchOutcome): HandshakeResult {
+function result (init: HandshakeInit, keys: [Uint8Array, Uint8Array], initiator: boolean, payload: DecodedHandshakePayload, ech: EchStatus): HandshakeResult {
   const [k1, k2] = keys
   const { identityKey, identitySig, extensions } = payload
   return {
@@ -77,14 +75,6 @@ function result (init: HandshakeInit, keys: [Uint8Array, Uint8Array], initiator:
     recv: new CipherState(init.provider, initiator ? k2 : k1),
     ech
   }
-}
-
-/** Does message 1 carry an outer hello? `undefined` = a stock hello; a malformed one throws `EchDecodeError` */
-export function extractOuterHello (message1: Uint8Array | Uint8ArrayList): EchOuterHello | undefined {
-  const bytes = message1.subarray()
-  if (bytes.byteLength < DHLEN) { return undefined }
-  const field = findOuterHelloFieldOrThrow(bytes.subarray(DHLEN))
-  return field == null ? undefined : decodeOuterHello(field)
 }
 
 /**
@@ -96,7 +86,7 @@ function writeMessage1 (init: InitiatorInit, xx: XXHandshakeState, ePublic: Uint
   const { ech, provider, testing } = init
   if (ech?.kind === 'offer') {
     const sealed = sealOuterHello(provider, ePublic, {
-      config: ech.config, publicKey: ech.publicKey, targetPeer: ech.targetPeer.toMultihash().bytes, hpkeEphemeral: testing?.hpkeEphemeral
+      offer: ech.offer, targetPeer: ech.targetPeer.toMultihash().bytes, hpkeEphemeral: testing?.hpkeEphemeral
     })
     const message = checkFrame(xx.writeMessageA(encodeOuterHelloPayload(sealed.hello)))
     const echState = xx.ss.clone()
@@ -112,7 +102,7 @@ function writeMessage1 (init: InitiatorInit, xx: XXHandshakeState, ePublic: Uint
 }
 
 /** `state` is the index of the candidate that decrypted message 2: 0 = the ECH state when one was offered */
-function initiatorOutcome (init: InitiatorInit, state: number): EchOutcome {
+function initiatorOutcome (init: InitiatorInit, state: number): EchStatus {
   switch (init.ech?.kind) {
     case 'offer': return state === 0 ? 'accepted' : 'rejected'
     case 'grease': return 'grease'
@@ -162,7 +152,7 @@ export async function performInitiatorHandshake (init: InitiatorInit, options?: 
     return {
       ...result(init, keys, true, payload, outcome),
       ...(retryRecord != null ? { retryRecord } : {}),
-      ...(outcome === 'accepted' && ech?.kind === 'offer' ? { configId: ech.config.configId } : {})
+      ...(outcome === 'accepted' && ech?.kind === 'offer' ? { configId: ech.offer.config.configId } : {})
     }
   } finally {
     xx.destroy()
@@ -178,14 +168,13 @@ export async function performResponderHandshake (init: ResponderInit, options?: 
   try {
     log.trace('stage 0 - responder processing message 1')
     const message1 = init.message1.subarray()
-    const { outcome, configId } = step('stage 0', (): { outcome: EchOutcome, configId?: number } => {
-      const payload1 = xx.readMessageA(message1)
-      const field = findOuterHelloFieldOrThrow(payload1)
-      if (field == null) {
+    const { outcome, configId } = step('stage 0', (): { outcome: EchStatus, configId?: number } => {
+      xx.readMessageA(message1)
+      const hello = init.outerHello
+      if (hello == null) {
         if (init.require === true) { throw new EchRequiredError('not-offered') }
         return { outcome: 'not-offered' }
       }
-      const hello = decodeOuterHello(field)
       const opened = openOuterHello(provider, message1.subarray(0, DHLEN), hello, init.keys, init.localPeer.toMultihash().bytes)
       init.onOuterHello?.({ accepted: opened.accepted, reason: opened.accepted ? undefined : opened.reason, enc: hello.enc })
       if (!opened.accepted) {
@@ -218,14 +207,6 @@ export async function performResponderHandshake (init: ResponderInit, options?: 
     return { ...result(init, keys, false, payload, outcome), ...(configId != null ? { configId } : {}) }
   } finally {
     xx.destroy()
-  }
-}
-
-function findOuterHelloFieldOrThrow (payload: Uint8Array): Uint8Array | undefined {
-  try {
-    return findOuterHelloField(payload)
-  } catch (err) {
-    throw new EchDecodeError('field 1025', undefined, { cause: err })
   }
 }
 

@@ -24,8 +24,11 @@
  * first bad field and name it; parsed values are copies.
  */
 import { Reader } from '../config/reader.js'
+import { findOuterHelloField } from '../noise/payload.js'
+import { DHLEN } from '../noise/xx.js'
 import { EchDecodeError } from './errors.js'
 import type { FieldError } from '../config/reader.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 export const OUTER_HELLO_VERSION = 1
 /** Inner hellos are padded to a multiple of this (RFC 9849 §6.1.3 pads similarly, to hide lengths) */
@@ -140,4 +143,22 @@ export function decodeInnerHello (bytes: Uint8Array): InnerHello {
     if (bytes[i] !== 0) { throw new EchDecodeError('padding') }
   }
   return { targetPeer, extensions }
+}
+
+/**
+ * Message 1's outer hello (`e`, then a payload holding field 1025), parsed
+ * once: undefined for a stock message 1 (an empty payload, or one that is
+ * not a protobuf at all, which stock responders ignore); a malformed field
+ * 1025 or hello throws `EchDecodeError` naming the first bad field.
+ */
+export function extractOuterHello (message1: Uint8Array | Uint8ArrayList): EchOuterHello | undefined {
+  const bytes = message1.subarray()
+  if (bytes.byteLength < DHLEN) { return undefined }
+  let field: Uint8Array | undefined
+  try {
+    field = findOuterHelloField(bytes.subarray(DHLEN))
+  } catch (err) {
+    throw new EchDecodeError('field 1025', undefined, { cause: err })
+  }
+  return field == null ? undefined : decodeOuterHello(field)
 }

@@ -1,7 +1,7 @@
 /**
  * The ECH stage of the handshake, pure (no I/O): sealing the inner hello to
- * the responder's ECHConfig (initiator), opening it (responder), GREASE, and
- * the psk both sides mix into the Noise state after message 1.
+ * the responder's ECHConfig (initiator), opening it (responder), and the psk
+ * both sides mix into the Noise state after message 1.
  *
  * HPKE base mode (RFC 9180 §5.1.1) with the suite from the ECHConfig
  * (RFC 9849 §4); `info = "libp2p-noise-ech v1" || 0x00 || ECHConfig` (the
@@ -13,25 +13,17 @@
 import { concat, constantTimeEqual } from '../crypto/bytes.js'
 import { setupBaseR, setupBaseS } from '../hpke/hpke.js'
 import { getKem, isSupportedCipherSuite } from '../hpke/registry.js'
-import { EchConfigUnusableError } from './errors.js'
-import { OUTER_HELLO_VERSION, decodeInnerHello, encodeInnerHello, encodeOuterHello, innerHelloLength } from './outer-hello.js'
+import { OUTER_HELLO_VERSION, decodeInnerHello, encodeInnerHello, encodeOuterHello } from './outer-hello.js'
 import type { EchOuterHello } from './outer-hello.js'
-import type { EchConfig, HpkeSymmetricCipherSuite } from '../config/types.js'
+import type { EchOffer } from '../config/offer.js'
+import type { EchConfig } from '../config/types.js'
 import type { CryptoProvider } from '../crypto/provider.js'
-import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
+import type { KemPrivateKey } from '../hpke/kem.js'
 
 const encoder = new TextEncoder()
 const INFO_PREFIX = encoder.encode('libp2p-noise-ech v1\0')
 const PSK_LABEL = encoder.encode('libp2p-noise-ech psk')
 export const PSK_LENGTH = 32
-/** AEAD tag length of every HPKE AEAD this package speaks (RFC 9180 §7.3) */
-const HPKE_TAG_LENGTH = 16
-/** The GREASE suite and KEM: DHKEM(X25519), HKDF-SHA256, ChaCha20Poly1305 */
-const GREASE_SUITE = { kemId: 0x0020, kdfId: 0x0001, aeadId: 0x0003 }
-/** An Ed25519 PeerId multihash (identity, 36-byte protobuf key) is 38 bytes; its inner hello pads to 64 */
-const GREASE_TARGET_PEER_LENGTH = 38
-
-export type RandomBytes = (length: number) => Uint8Array
 
 /** info = "libp2p-noise-ech v1" || 0x00 || ECHConfig */
 export function echInfo (configRaw: Uint8Array): Uint8Array {
@@ -43,14 +35,6 @@ export function echAad (ePublic: Uint8Array, hello: EchOuterHello): Uint8Array {
   return concat(ePublic, encodeOuterHello(hello, true))
 }
 
-/** The suite the initiator uses: the config's first one this package implements (server preference order) */
-export function pickCipherSuite (config: EchConfig): HpkeSymmetricCipherSuite {
-  if (getKem(config.kemId) == null) { throw new EchConfigUnusableError() }
-  const suite = config.cipherSuites.find(s => isSupportedCipherSuite(s))
-  if (suite == null) { throw new EchConfigUnusableError() }
-  return suite
-}
-
 export interface SealedOuterHello {
   /** The serialized EchOuterHello */
   hello: Uint8Array
@@ -59,21 +43,16 @@ export interface SealedOuterHello {
 }
 
 export interface SealInit {
-  config: EchConfig
-  publicKey?: KemPublicKey
+  offer: EchOffer
   /** Multihash bytes of the target peer */
   targetPeer: Uint8Array
   /** Testing only: fixes the HPKE ephemeral key */
   hpkeEphemeral?: KemPrivateKey
 }
 
-/** Initiator: encrypts the inner hello to the config and exports the psk */
+/** Initiator: encrypts the inner hello to the offered config with the offer's suite, and exports the psk */
 export function sealOuterHello (provider: CryptoProvider, ePublic: Uint8Array, init: SealInit): SealedOuterHello {
-  const { config } = init
-  const suite = pickCipherSuite(config)
-  const kem = getKem(config.kemId)
-  if (kem == null) { throw new EchConfigUnusableError() }
-  const publicKey = init.publicKey ?? kem.importPublicKey(provider, config.publicKey)
+  const { config, suite, publicKey } = init.offer
   const { enc, context } = setupBaseS(provider, { kemId: config.kemId, ...suite }, publicKey, echInfo(config.raw), { ephemeral: init.hpkeEphemeral })
   try {
     const inner = encodeInnerHello({ targetPeer: init.targetPeer, extensions: [] })
@@ -83,29 +62,6 @@ export function sealOuterHello (provider: CryptoProvider, ePublic: Uint8Array, i
   } finally {
     context.destroy()
   }
-}
-
-/**
- * A GREASE outer hello (cf. RFC 9849 §6.2): a random config_id, a real suite,
- * a random `enc` of the KEM's size and a random payload the size of a real
- * sealed inner hello. Its shape is always `GREASE_SUITE`'s (X25519 `enc`,
- * ChaCha20Poly1305), so it matches only offers to configs of that shape: not
- * offers to default keys (AES-128-GCM first) nor to X-Wing keys (1120-byte
- * `enc`); and the responder's retry record makes message 2 larger than after
- * an accepted offer (docs/PROTOCOL.md §4.7).
- */
-export function greaseOuterHello (randomBytes: RandomBytes): Uint8Array {
-  const kem = getKem(GREASE_SUITE.kemId)
-  const encLength = kem?.encLength ?? 32
-  const payloadLength = innerHelloLength(GREASE_TARGET_PEER_LENGTH) + HPKE_TAG_LENGTH
-  return encodeOuterHello({
-    version: OUTER_HELLO_VERSION,
-    kdfId: GREASE_SUITE.kdfId,
-    aeadId: GREASE_SUITE.aeadId,
-    configId: randomBytes(1)[0],
-    enc: randomBytes(encLength),
-    payload: randomBytes(payloadLength)
-  })
 }
 
 export interface EchKeyEntry {

@@ -1,18 +1,24 @@
 /**
  * The handshake engine's API: what the wrapper passes in and gets back.
  */
-import type { EchKeyEntry, EchRejectReason, RandomBytes } from './seal.js'
-import type { EchConfig } from '../config/types.js'
+import type { RandomBytes } from './grease.js'
+import type { EchOuterHello } from './outer-hello.js'
+import type { EchKeyEntry, EchRejectReason } from './seal.js'
+import type { EchOffer } from '../config/offer.js'
 import type { CryptoProvider, DhPrivateKey } from '../crypto/provider.js'
-import type { KemPrivateKey, KemPublicKey } from '../hpke/kem.js'
+import type { KemPrivateKey } from '../hpke/kem.js'
 import type { TransportCiphers } from '../noise/channel.js'
 import type { NoiseExtensions, NoiseHandshakePayload } from '../noise/payload.js'
 import type { Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
-/** `not-offered`: plain XX; `grease`: a GREASE hello was sent; `accepted`/`rejected`: a real offer's fate */
-export type EchOutcome = 'not-offered' | 'grease' | 'accepted' | 'rejected'
+/**
+ * The ECH status of one handshake as the engine saw it (cf. rustls `EchStatus`):
+ * `not-offered`: plain XX; `grease`: a GREASE hello was sent; `accepted`/`rejected`: a real offer's fate.
+ * The wrapper turns it into the connection's `EchOutcome`.
+ */
+export type EchStatus = 'not-offered' | 'grease' | 'accepted' | 'rejected'
 
 /** Testing only: fixed randomness for known-answer vectors. Never set in production. */
 export interface HandshakeTesting {
@@ -41,12 +47,14 @@ export interface HandshakeInit {
   testing?: HandshakeTesting
 }
 
-export type EchOffer =
-  | { kind: 'offer', config: EchConfig, publicKey?: KemPublicKey, targetPeer: PeerId }
+/** What the initiator's message 1 carries besides `e`: a real offer to one peer, or GREASE */
+export type OuterHelloPlan =
+  | { kind: 'offer', offer: EchOffer, targetPeer: PeerId }
   | { kind: 'grease' }
 
 export interface InitiatorInit extends HandshakeInit {
-  ech?: EchOffer
+  /** Without it, message 1 is stock (empty payload) */
+  ech?: OuterHelloPlan
   /** Abort before message 3 (the initiator's identity) unless ECH was accepted */
   require?: boolean
 }
@@ -54,6 +62,11 @@ export interface InitiatorInit extends HandshakeInit {
 export interface ResponderInit extends HandshakeInit {
   /** The first frame, already read by the wrapper */
   message1: Uint8Array | Uint8ArrayList
+  /**
+   * Message 1's outer hello, as the wrapper parsed it (`extractOuterHello`);
+   * undefined for a stock message 1. The engine does not parse it again.
+   */
+  outerHello?: EchOuterHello
   /** Live ECH keys, newest first */
   keys: readonly EchKeyEntry[]
   localPeer: PeerId
@@ -70,7 +83,7 @@ export interface ResponderInit extends HandshakeInit {
 
 export interface HandshakeResult extends TransportCiphers {
   payload: NoiseHandshakePayload
-  ech: EchOutcome
+  ech: EchStatus
   /** Initiator, outcome `rejected`: the responder's retry record, unverified */
   retryRecord?: Uint8Array
   /** Outcome `accepted`: the config_id used */

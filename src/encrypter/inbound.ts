@@ -1,30 +1,38 @@
 /**
- * Reading Noise message 1 on the responder side without taking it away from
- * the stock encrypter. The frame is read through `byteStream`; when the stock
- * encrypter must handle the connection, the byte stream is unwrapped (which
- * puts back anything read ahead) and then the consumed bytes are put back in
- * front of it with `unshift`, in that order, so the stock responder sees
- * exactly the bytes that came off the wire, none lost or repeated.
+ * The listener's side of the wrapper: Noise message 1 is read once, without
+ * taking it away from the stock encrypter, and parsed once. Either it holds
+ * no outer hello, and the stream goes back with every consumed byte in front
+ * of it for the stock responder; or it holds one, and the parsed hello goes
+ * to the ECH engine as is.
+ *
+ * The frame is read through `byteStream`; to restore, the byte stream is
+ * unwrapped (which puts back anything read ahead) and then the consumed
+ * bytes are put back in front of it with `unshift`, in that order, so the
+ * stock responder sees exactly the bytes that came off the wire, none lost
+ * or repeated.
  */
 import { byteStream } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { extractOuterHello } from '../ech/outer-hello.js'
 import { MAX_FRAME } from '../noise/framing.js'
+import type { EchOuterHello } from '../ech/outer-hello.js'
 import type { AbortOptions, MessageStream } from '@libp2p/interface'
 
-export interface FirstFrame {
-  /** Message 1 without its length prefix */
-  message: Uint8ArrayList
-  /** Hand the stream back with every consumed byte restored */
-  restore(): MessageStream
-  /** Hand the stream back for further reading by an owner of the remaining bytes */
-  release(): MessageStream
-}
+/**
+ * Message 1, peeked:
+ * - `stock`: no outer hello; `stream` has message 1 (its length prefix too) back in front
+ * - `ech`: an outer hello; `stream` continues after message 1
+ */
+export type PeekedMessage1 =
+  | { kind: 'stock', stream: MessageStream }
+  | { kind: 'ech', stream: MessageStream, message1: Uint8ArrayList, outerHello: EchOuterHello }
 
 /**
- * Read the first length-prefixed frame. On any failure (abort, EOF, a reset)
- * the consumed bytes are restored before the error propagates.
+ * Read and parse message 1. A read failure (abort, EOF, a reset) restores
+ * the consumed bytes and rethrows; a malformed outer hello throws
+ * `EchDecodeError` with the stream released (the connection is ours to close).
  */
-export async function readFirstFrame (connection: MessageStream, options?: AbortOptions): Promise<FirstFrame> {
+export async function peekMessage1 (connection: MessageStream, options?: AbortOptions): Promise<PeekedMessage1> {
   const bytes = byteStream(connection, { maxBufferSize: MAX_FRAME + 2 })
   const consumed = new Uint8ArrayList()
 
@@ -41,21 +49,29 @@ export async function readFirstFrame (connection: MessageStream, options?: Abort
     return connection
   }
 
+  let message1: Uint8ArrayList
   try {
     const prefix = await bytes.read({ bytes: 2, ...options })
     consumed.append(prefix)
     const length = prefix.getUint16(0)
     // a zero-length frame is not ours to judge: the stock responder rejects it
-    const message = length === 0 ? new Uint8ArrayList() : await bytes.read({ bytes: length, ...options })
-    consumed.append(message)
-    return {
-      message,
-      restore,
-      release: () => bytes.unwrap()
-    }
+    message1 = length === 0 ? new Uint8ArrayList() : await bytes.read({ bytes: length, ...options })
+    consumed.append(message1)
   } catch (err) {
     // restore never throws: the original failure (abort, EOF, reset) is what the caller sees
     restore()
     throw err
   }
+
+  let outerHello: EchOuterHello | undefined
+  try {
+    outerHello = extractOuterHello(message1)
+  } catch (err) {
+    bytes.unwrap()
+    throw err
+  }
+  if (outerHello == null) {
+    return { kind: 'stock', stream: restore() }
+  }
+  return { kind: 'ech', stream: bytes.unwrap(), message1, outerHello }
 }

@@ -1,12 +1,11 @@
 /**
  * Public types of the composing wrapper.
  */
-import type { NoOfferReason } from '../config/peer-store.js'
 import type { CryptoProvider } from '../crypto/provider.js'
 import type { EchKey } from '../keys/generate.js'
 import type { EchKeyManagerInit } from '../keys/manager.js'
 import type { EchBreakerDetail, EchHandshakeReport, EchMonitorInit, EchRotationDetail, EchThreatDetail } from '../monitor/types.js'
-import type { EchPolicyOptions, PolicyFallbackReason } from '../policy/types.js'
+import type { EchPolicyOptions } from '../policy/types.js'
 import type { NoiseInit } from '@chainsafe/libp2p-noise'
 import type { ComponentLogger, Metrics, PeerId, PeerStore, PrivateKey, Upgrader } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
@@ -30,8 +29,7 @@ export type EchMode = 'opportunistic' | 'require' | 'disabled'
  */
 export type EchOutcome = 'accepted' | 'rejected' | 'grease' | 'not-offered' | 'fallback'
 
-/** Why a dial went to stock Noise */
-export type EchFallbackReason = 'disabled' | 'no-peer-id' | NoOfferReason | PolicyFallbackReason
+export type { EchFallbackReason } from '../monitor/types.js'
 
 /**
  * One secured connection as the encrypter saw it: the event detail of

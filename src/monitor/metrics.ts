@@ -12,7 +12,7 @@
  * Durations are observed in seconds (Prometheus base unit) into one
  * histogram group labelled `path`.
  */
-import type { EchFallbackReason, EchHandshakeLabel, EchHandshakeOutcome, EchPath, EchRole, EchThreatKind } from './types.js'
+import type { EchFallbackLabel, EchHandshakeLabel, EchHandshakeOutcome, EchPath, EchRole, EchThreatKind } from './types.js'
 import type { CounterGroup, HistogramGroup, Metrics } from '@libp2p/interface'
 
 export const METRIC_HANDSHAKES = 'libp2p_ech_noise_handshakes_total'
@@ -28,7 +28,7 @@ export const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 export const ROLES: readonly EchRole[] = ['initiator', 'responder']
 export const OUTCOMES: readonly EchHandshakeOutcome[] = ['accepted', 'rejected', 'grease', 'not-offered', 'fallback', 'failed']
 export const PATHS: readonly EchPath[] = ['ech', 'stock']
-export const FALLBACK_REASONS: readonly EchFallbackReason[] = ['disabled', 'rollout', 'breaker-open', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']
+export const FALLBACK_REASONS: readonly EchFallbackLabel[] = ['disabled', 'rollout', 'breaker-open', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']
 export const THREAT_KINDS: readonly EchThreatKind[] = ['probing', 'replay', 'downgrade', 'malformed', 'require-refusals', 'bad-retry-configs']
 export const HANDSHAKE_LABELS: readonly EchHandshakeLabel[] = ROLES.flatMap(role => OUTCOMES.map(outcome => `${role}_${outcome}` as const))
 
@@ -54,7 +54,7 @@ function guarded (fn: () => number): () => number {
 
 export class MonitorMetrics {
   private readonly handshakes?: CounterGroup<EchHandshakeLabel>
-  private readonly fallbacks?: CounterGroup<EchFallbackReason>
+  private readonly fallbacks?: CounterGroup<EchFallbackLabel>
   private readonly threats?: CounterGroup<EchThreatKind>
   private readonly durations?: HistogramGroup<EchPath>
 
@@ -105,7 +105,7 @@ export class MonitorMetrics {
     }
   }
 
-  fallback (reason: EchFallbackReason): void {
+  fallback (reason: EchFallbackLabel): void {
     this.fallbacks?.increment({ [reason]: true })
   }
 

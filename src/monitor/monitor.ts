@@ -22,7 +22,7 @@ import { DowngradeTracker, RateTracker, ReplayTracker } from './detectors.js'
 import { FALLBACK_REASONS, HANDSHAKE_LABELS, MonitorMetrics, ROLES, THREAT_KINDS, zeros } from './metrics.js'
 import { encKey, reasonOf, sourceKey } from './source.js'
 import type { Finding } from './detectors.js'
-import type { AuditEntry, EchBreakerDetail, EchFallbackReason, EchHandshakeLabel, EchHandshakeReport, EchMonitorComponents, EchMonitorCounters, EchMonitorEvents, EchMonitorInit, EchRole, EchRotationDetail, EchThreatDetail, EchTrackerSizes } from './types.js'
+import type { AuditEntry, EchBreakerDetail, EchFallbackLabel, EchHandshakeLabel, EchHandshakeReport, EchMonitorComponents, EchMonitorCounters, EchMonitorEvents, EchMonitorInit, EchRole, EchRotationDetail, EchThreatDetail, EchTrackerSizes } from './types.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -163,8 +163,8 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
   }
 
   /** A connection was handed to stock Noise (call where the decision is made) */
-  fallback (reason: EchFallbackReason, remotePeer?: PeerId): void {
-    const known: EchFallbackReason = FALLBACK_REASONS.includes(reason) ? reason : 'other'
+  fallback (reason: EchFallbackLabel, remotePeer?: PeerId): void {
+    const known: EchFallbackLabel = FALLBACK_REASONS.includes(reason) ? reason : 'other'
     this.counters.fallbacks[known]++
     this.metrics.fallback(known)
     this.log.trace('fallback to stock noise for %p: %s', remotePeer, known)
@@ -205,6 +205,22 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
   /** Retry configs from `remotePeer` failed verification */
   retryConfigsRefused (refusal: { remotePeer: PeerId, error?: unknown, remoteAddr?: Multiaddr }): void {
     this.found(this.retryConfigs.hit(refusal.remotePeer.toString()), refusal.remotePeer, refusal.remoteAddr, reasonOf(refusal.error))
+  }
+
+  /**
+   * Follow a key manager's rotations (`ech:rotated`) and a policy's breaker
+   * transitions (`breaker:open|half-open|close`): each is audited and
+   * re-dispatched as `ech:rotated` / `ech:breaker`
+   */
+  observe (sources: { keys?: EventTarget, policy?: EventTarget }): void {
+    sources.keys?.addEventListener('ech:rotated', (evt) => {
+      this.rotation((evt as CustomEvent<EchRotationDetail>).detail)
+    })
+    for (const [type, state] of [['breaker:open', 'open'], ['breaker:half-open', 'half-open'], ['breaker:close', 'closed']] as const) {
+      sources.policy?.addEventListener(type, (evt) => {
+        this.breaker({ ...(evt as CustomEvent<Omit<EchBreakerDetail, 'state'>>).detail, state })
+      })
+    }
   }
 
   /** The key manager rotated (pass its `ech:rotated` detail) */

@@ -3,6 +3,8 @@
  * the monitor dispatches, the audit entry, and the label unions the metrics
  * use (typed so a misspelt label does not compile).
  */
+import type { NoOfferReason } from '../config/peer-store.js'
+import type { PolicyFallbackReason } from '../policy/types.js'
 import type { ComponentLogger, Metrics, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -18,11 +20,15 @@ export type EchPath = 'ech' | 'stock'
 /** Label of `libp2p_ech_noise_handshakes_total`: `<role>_<outcome>` */
 export type EchHandshakeLabel = `${EchRole}_${EchHandshakeOutcome}`
 
+/** Why this node sent a dial to stock Noise instead of offering ECH */
+export type EchFallbackReason = 'disabled' | 'no-peer-id' | NoOfferReason | PolicyFallbackReason
+
 /**
- * Why a connection went to stock Noise. Anything else is counted as `other`,
- * so the metric's label set stays closed.
+ * Label of `libp2p_ech_noise_fallbacks_total`: a fallback reason, or
+ * `not-offered` (an inbound stock hello); anything else is counted as
+ * `other`, so the metric's label set stays closed.
  */
-export type EchFallbackReason = 'disabled' | 'rollout' | 'breaker-open' | 'no-peer-id' | 'no-config' | 'expired-config' | 'unusable-config' | 'not-offered' | 'other'
+export type EchFallbackLabel = EchFallbackReason | 'not-offered' | 'other'
 
 /**
  * - `probing`: outer hellos from one source that fail to decrypt, above a rate
@@ -249,7 +255,7 @@ export interface EchMonitorCounters {
   /**
    * Connections handed to stock Noise, by the `reason` label of `libp2p_ech_noise_fallbacks_total`
    */
-  fallbacks: Record<EchFallbackReason, number>
+  fallbacks: Record<EchFallbackLabel, number>
   /** Every detection, including those whose event was rate-limited */
   threats: Record<EchThreatKind, number>
   /** Outer hellos received: opened, not openable (stale config, GREASE, probes), unparseable */

@@ -1,7 +1,7 @@
 import { expect } from 'aegir/chai'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { performInitiatorHandshake, performResponderHandshake } from '../../src/ech/handshake.js'
-import { createEchKey, createNode, extensions, log, lp, pair, runInitiator, runResponder } from './helpers.js'
+import { createEchKey, createNode, extensions, log, lp, offerTo, pair, runInitiator, runResponder } from './helpers.js'
 import type { Node } from './helpers.js'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
@@ -56,7 +56,7 @@ describe('abort and silent peers', () => {
         staticKey: nodes.alice.staticKey,
         extensions,
         log,
-        ech: { kind: 'offer', config: key.config, targetPeer: nodes.bob.peerId }
+        ech: offerTo(key.config, nodes.bob.peerId)
       }, { signal: controller.signal })
       expect(await errorName(initiator)).to.equal('AbortError')
       a.abort(new Error('closed'))

@@ -1,7 +1,7 @@
 import { expect } from 'aegir/chai'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { SymmetricState } from '../../src/noise/symmetric-state.js'
-import { createEchKey, createNode, pair, runInitiator, runResponder, transfer } from './helpers.js'
+import { createEchKey, createNode, offerTo, pair, runInitiator, runResponder, transfer } from './helpers.js'
 import type { Node } from './helpers.js'
 import type { EchKeyEntry } from '../../src/ech/seal.js'
 
@@ -30,7 +30,7 @@ describe('ECH stage', () => {
   it('accepted: both sides mix the psk and the channel works', async () => {
     const [a, b] = pair()
     const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: { kind: 'offer', config: n.key.config, targetPeer: n.bob.peerId }, require: true }),
+      runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId), require: true }),
       runResponder(b, n.bob, { keys: [n.key], retryRecord: RETRY, require: true })
     ])
     expect(i.result.ech).to.equal('accepted')
@@ -43,12 +43,11 @@ describe('ECH stage', () => {
     expect(await transfer(r.stream, i.stream, data)).to.deep.equal(data)
   })
 
-  it('accepted with a cached public key import and an older live key', async () => {
+  it('accepted by the older of two live keys, through an offer that holds the imported public key', async () => {
     const newer = createEchKey(9)
     const [a, b] = pair()
-    const publicKey = (await import('../../src/hpke/kems/dhkem-x25519.js')).dhkemX25519.importPublicKey(nodeProvider, n.key.config.publicKey)
     const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: { kind: 'offer', config: n.key.config, publicKey, targetPeer: n.bob.peerId } }),
+      runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId) }),
       runResponder(b, n.bob, { keys: [newer, n.key] })
     ])
     expect(i.result.ech).to.equal('accepted')
@@ -58,7 +57,7 @@ describe('ECH stage', () => {
   it('rejected (unknown config_id): plain XX and the retry record reaches the initiator', async () => {
     const [a, b] = pair()
     const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: { kind: 'offer', config: n.key.config, targetPeer: n.bob.peerId } }),
+      runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId) }),
       runResponder(b, n.bob, { keys: [createEchKey(8)], retryRecord: RETRY })
     ])
     expect(i.result.ech).to.equal('rejected')
@@ -71,7 +70,7 @@ describe('ECH stage', () => {
   it('rejected (same config_id, wrong key)', async () => {
     const [a, b] = pair()
     const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: { kind: 'offer', config: n.key.config, targetPeer: n.bob.peerId } }),
+      runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId) }),
       runResponder(b, n.bob, { keys: [createEchKey(7)], retryRecord: RETRY })
     ])
     expect(i.result.ech).to.equal('rejected')
@@ -82,7 +81,7 @@ describe('ECH stage', () => {
   it('rejected (inner hello names another peer)', async () => {
     const [a, b] = pair()
     const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: { kind: 'offer', config: n.key.config, targetPeer: n.carol.peerId } }),
+      runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.carol.peerId) }),
       runResponder(b, n.bob, { keys: [n.key], retryRecord: RETRY })
     ])
     expect(i.result.ech).to.equal('rejected')
@@ -103,7 +102,7 @@ describe('ECH stage', () => {
   it('require (initiator): EchRejectedError before message 3, carrying the retry record and the responder', async () => {
     const [a, b] = pair()
     const responder = runResponder(b, n.bob, { keys: [createEchKey(8)], retryRecord: RETRY }, { signal: AbortSignal.timeout(500) })
-    const err = await expectName(runInitiator(a, n.alice, { ech: { kind: 'offer', config: n.key.config, targetPeer: n.bob.peerId }, require: true }), 'EchRejectedError')
+    const err = await expectName(runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId), require: true }), 'EchRejectedError')
     expect(err.retryRecord).to.deep.equal(RETRY)
     expect(err.remotePeer.equals(n.bob.peerId)).to.equal(true)
     // message 3 (the initiator's identity) was never sent
@@ -130,7 +129,7 @@ describe('ECH stage', () => {
   ] as const) {
     it(`require (responder): EchRequiredError for ${what}, before message 2`, async () => {
       const [a, b] = pair()
-      const ech = target == null ? undefined : { kind: 'offer' as const, config: n.key.config, targetPeer: target === 'bob' ? n.bob.peerId : n.carol.peerId }
+      const ech = target == null ? undefined : offerTo(n.key.config, target === 'bob' ? n.bob.peerId : n.carol.peerId)
       const initiator = runInitiator(a, n.alice, { ech }, { signal: AbortSignal.timeout(500) })
       const err = await expectName(runResponder(b, n.bob, { keys: keys === 'key' ? [n.key] : keys ?? [n.key], require: true }), 'EchRequiredError')
       expect(err.reason).to.equal(reason)
@@ -145,17 +144,16 @@ describe('ECH stage', () => {
     const aesOnlyResponder = { ...onlyAes, config: { ...onlyAes.config, cipherSuites: [{ kdfId: 1, aeadId: 1 }] } }
     const [a, b] = pair()
     const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: { kind: 'offer', config: chachaOnly.config, targetPeer: n.bob.peerId } }),
+      runInitiator(a, n.alice, { ech: offerTo(chachaOnly.config, n.bob.peerId) }),
       runResponder(b, n.bob, { keys: [aesOnlyResponder] })
     ])
     expect(i.result.ech).to.equal('rejected')
     expect(r.result.ech).to.equal('rejected')
   })
 
-  it('an unusable config fails before any I/O with EchConfigUnusableError', async () => {
-    const [a] = pair()
+  it('an unusable config never becomes an offer, so nothing is sent: EchConfigUnusableError', () => {
     const bad = { ...n.key.config, cipherSuites: [{ kdfId: 1, aeadId: 0xffff }] }
-    await expectName(runInitiator(a, n.alice, { ech: { kind: 'offer', config: bad, targetPeer: n.bob.peerId } }), 'EchConfigUnusableError')
+    expect(() => offerTo(bad, n.bob.peerId)).to.throw().with.property('name', 'EchConfigUnusableError')
   })
 
   it('wipes the psk after MixKeyAndHash and destroys the ephemeral keys', async () => {
@@ -175,7 +173,7 @@ describe('ECH stage', () => {
     try {
       const [a, b] = pair()
       await Promise.all([
-        runInitiator(a, n.alice, { ech: { kind: 'offer', config: n.key.config, targetPeer: n.bob.peerId }, testing: { e: spyKey('initiator e') } }),
+        runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId), testing: { e: spyKey('initiator e') } }),
         runResponder(b, n.bob, { keys: [n.key], testing: { e: spyKey('responder e') } })
       ])
     } finally {

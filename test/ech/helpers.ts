@@ -9,14 +9,17 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { createEchConfig } from '../../src/config/create.js'
+import { createEchOffer } from '../../src/config/offer.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { performInitiatorHandshake, performResponderHandshake } from '../../src/ech/handshake.js'
+import { extractOuterHello } from '../../src/ech/outer-hello.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { toMessageStream } from '../../src/noise/channel.js'
 import { noiseFrames } from '../../src/noise/framing.js'
+import type { EchConfig } from '../../src/config/types.js'
 import type { CryptoProvider, DhPrivateKey } from '../../src/crypto/provider.js'
 import type { EchKeyEntry } from '../../src/ech/seal.js'
-import type { HandshakeResult, InitiatorInit, ResponderInit } from '../../src/ech/types.js'
+import type { HandshakeResult, InitiatorInit, OuterHelloPlan, ResponderInit } from '../../src/ech/types.js'
 import type { AbortOptions, MessageStream, PeerId, PrivateKey } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
@@ -41,6 +44,11 @@ export function createEchKey (configId = 7, provider: CryptoProvider = nodeProvi
     publicName: 'ech.example'
   })
   return { config, privateKey }
+}
+
+/** A real ECH offer of `config` to `targetPeer`, as the peer-store view makes it */
+export function offerTo (config: EchConfig, targetPeer: PeerId, provider: CryptoProvider = nodeProvider): OuterHelloPlan {
+  return { kind: 'offer', offer: createEchOffer(provider, config), targetPeer }
 }
 
 export function lp (stream: MessageStream): LengthPrefixedStream {
@@ -70,7 +78,7 @@ export async function runResponder (stream: MessageStream, node: Node, opts: Res
   const connection = lp(stream)
   const message1 = await connection.read(options)
   const result = await performResponderHandshake({
-    connection, message1, provider: nodeProvider, privateKey: node.privateKey, staticKey: node.staticKey, extensions, log, keys: [], localPeer: node.peerId, ...opts
+    connection, message1, outerHello: extractOuterHello(message1), provider: nodeProvider, privateKey: node.privateKey, staticKey: node.staticKey, extensions, log, keys: [], localPeer: node.peerId, ...opts
   }, options)
   return { result, stream: toMessageStream(connection.unwrap(), result) }
 }

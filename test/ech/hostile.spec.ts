@@ -2,8 +2,8 @@ import { expect } from 'aegir/chai'
 import fc from 'fast-check'
 import { fromString } from 'uint8arrays'
 import { nodeProvider } from '../../src/crypto/node.js'
-import { extractOuterHello, performResponderHandshake } from '../../src/ech/handshake.js'
-import { decodeInnerHello, decodeOuterHello, encodeInnerHello, encodeOuterHello } from '../../src/ech/outer-hello.js'
+import { performResponderHandshake } from '../../src/ech/handshake.js'
+import { extractOuterHello, decodeInnerHello, decodeOuterHello, encodeInnerHello, encodeOuterHello } from '../../src/ech/outer-hello.js'
 import { echAad, echInfo, openOuterHello } from '../../src/ech/seal.js'
 import { setupBaseS } from '../../src/hpke/hpke.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
@@ -145,7 +145,7 @@ describe('hostile and malformed input', () => {
       const connection = lp(b)
       const m1 = message1(wrap ? encodeOuterHelloPayload(bytes) : bytes)
       try {
-        await performResponderHandshake({ connection, message1: m1, provider: nodeProvider, privateKey: bob.privateKey, staticKey: bob.staticKey, extensions, log, keys: [key], localPeer: bob.peerId, require: true }, { signal: AbortSignal.timeout(20) })
+        await performResponderHandshake({ connection, message1: m1, outerHello: extractOuterHello(m1), provider: nodeProvider, privateKey: bob.privateKey, staticKey: bob.staticKey, extensions, log, keys: [key], localPeer: bob.peerId, require: true }, { signal: AbortSignal.timeout(20) })
       } catch (err: any) {
         expect(allowed.has(err.name), err.name).to.equal(true)
       }

@@ -4,11 +4,11 @@ import { expect } from 'aegir/chai'
 import { createEchConfig } from '../../src/config/create.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
-import { extractOuterHello, performInitiatorHandshake } from '../../src/ech/handshake.js'
-import { decodeInnerHello, encodeOuterHello } from '../../src/ech/outer-hello.js'
+import { performInitiatorHandshake } from '../../src/ech/handshake.js'
+import { extractOuterHello, decodeInnerHello, encodeOuterHello } from '../../src/ech/outer-hello.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { SymmetricState } from '../../src/noise/symmetric-state.js'
-import { createNode, lp, pair, runResponder, extensions, log } from './helpers.js'
+import { createNode, lp, offerTo, pair, runResponder, extensions, log } from './helpers.js'
 import { allKats, KAT_FIXTURE } from './kat.js'
 
 // read from the source tree: the build does not copy JSON into dist/
@@ -58,7 +58,7 @@ describe('independent HPKE cross-check (@hpke/core)', () => {
       const write = connection.write.bind(connection)
       connection.write = async (data, options) => { frames.push(Uint8Array.from(data.subarray())); return write(data, options) }
       const [i] = await Promise.all([
-        performInitiatorHandshake({ connection, provider: nodeProvider, privateKey: alice.privateKey, staticKey: alice.staticKey, extensions, log, ech: { kind: 'offer', config, targetPeer: bob.peerId } }),
+        performInitiatorHandshake({ connection, provider: nodeProvider, privateKey: alice.privateKey, staticKey: alice.staticKey, extensions, log, ech: offerTo(config, bob.peerId) }),
         runResponder(b, bob, { keys: [{ config, privateKey: echKey }] })
       ])
       expect(i.ech).to.equal('accepted')

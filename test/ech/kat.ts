@@ -11,13 +11,15 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { toString } from 'uint8arrays'
 import { createEchConfig } from '../../src/config/create.js'
+import { createEchOffer } from '../../src/config/offer.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { performInitiatorHandshake, performResponderHandshake } from '../../src/ech/handshake.js'
+import { extractOuterHello } from '../../src/ech/outer-hello.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { SymmetricState } from '../../src/noise/symmetric-state.js'
 import { extensions, log, lp, pair } from './helpers.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
-import type { EchOffer } from '../../src/ech/types.js'
+import type { OuterHelloPlan } from '../../src/ech/types.js'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
 const hex = (b: Uint8Array): string => toString(b, 'base16')
@@ -74,13 +76,13 @@ export async function runKat (which: KatCase, provider: CryptoProvider = nodePro
   const config = createEchConfig({ configId: KAT_INPUTS.ech_config_id, kemId: 0x20, publicKey: echKey.publicKey, cipherSuites: KAT_INPUTS.cipher_suites, publicName: KAT_INPUTS.ech_public_name })
   // the rejected case: the responder's only live key has another config_id
   const responderConfig = which === 'rejected' ? createEchConfig({ ...config, configId: KAT_INPUTS.other_config_id }) : config
-  const offers: Record<KatCase, EchOffer | undefined> = {
-    plain: undefined,
-    grease: { kind: 'grease' },
-    accepted: { kind: 'offer', config, targetPeer: rPeer },
-    rejected: { kind: 'offer', config, targetPeer: rPeer }
+  const plans: Record<KatCase, () => OuterHelloPlan | undefined> = {
+    plain: () => undefined,
+    grease: () => ({ kind: 'grease' }),
+    accepted: () => ({ kind: 'offer', offer: createEchOffer(provider, config), targetPeer: rPeer }),
+    rejected: () => ({ kind: 'offer', offer: createEchOffer(provider, config), targetPeer: rPeer })
   }
-  const ech = offers[which]
+  const ech = plans[which]()
 
   const splits: Array<{ h: string, k1: string, k2: string }> = []
   const psks: string[] = []
@@ -112,19 +114,23 @@ export async function runKat (which: KatCase, provider: CryptoProvider = nodePro
         ech,
         testing: { e: provider.x25519FromSecret(x(KAT_INPUTS.initiator_ephemeral)), hpkeEphemeral: dhkemX25519.importPrivateKey(provider, x(KAT_INPUTS.hpke_ephemeral)), randomBytes: greaseRandom() }
       }),
-      (async () => performResponderHandshake({
-        connection: responderConnection,
-        message1: await responderConnection.read(),
-        provider,
-        privateKey: rId,
-        staticKey: provider.x25519FromSecret(x(KAT_INPUTS.responder_static)),
-        extensions: ext,
-        log,
-        keys: [{ config: responderConfig, privateKey: echKey }],
-        localPeer: rPeer,
-        retryRecord: x(KAT_INPUTS.retry_record),
-        testing: { e: provider.x25519FromSecret(x(KAT_INPUTS.responder_ephemeral)) }
-      }))()
+      (async () => {
+        const message1 = await responderConnection.read()
+        return performResponderHandshake({
+          connection: responderConnection,
+          message1,
+          outerHello: extractOuterHello(message1),
+          provider,
+          privateKey: rId,
+          staticKey: provider.x25519FromSecret(x(KAT_INPUTS.responder_static)),
+          extensions: ext,
+          log,
+          keys: [{ config: responderConfig, privateKey: echKey }],
+          localPeer: rPeer,
+          retryRecord: x(KAT_INPUTS.retry_record),
+          testing: { e: provider.x25519FromSecret(x(KAT_INPUTS.responder_ephemeral)) }
+        })
+      })()
     ])
     const ping = new TextEncoder().encode('ping')
     const pong = new TextEncoder().encode('pong')

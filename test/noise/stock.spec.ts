@@ -1,5 +1,5 @@
 import { expect } from 'aegir/chai'
-import { createNode, pair, runInitiator, runResponder, stockNoise, transfer } from '../ech/helpers.js'
+import { createNode, offerTo, pair, runInitiator, runResponder, stockNoise, transfer } from '../ech/helpers.js'
 import type { Node } from '../ech/helpers.js'
 
 function randomData (n: number): Uint8Array {
@@ -66,7 +66,7 @@ describe('interop with stock @chainsafe/libp2p-noise (plain XX)', () => {
     const key = createEchKey()
     const [a, b] = pair()
     const [ours, stock] = await Promise.all([
-      runInitiator(a, alice, { ech: { kind: 'offer', config: key.config, targetPeer: bob.peerId } }),
+      runInitiator(a, alice, { ech: offerTo(key.config, bob.peerId) }),
       stockNoise(bob).secureInbound(b, { skipStreamMuxerNegotiation: true })
     ])
     expect(ours.result.ech).to.equal('rejected')
