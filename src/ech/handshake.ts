@@ -66,14 +66,17 @@ async function readPayload (stage: string, plaintext: Uint8Array, rs: Uint8Array
   return { payload, publicKey }
 }
 
-function result (init: HandshakeInit, keys: [Uint8Array, Uint8Array], initiator: boolean, payload: DecodedHandshakePayload, ech: EchStatus): HandshakeResult {
+/** Split() done: the transport CipherStates, the remote's payload, and what ECH came to */
+function result (init: HandshakeInit, keys: [Uint8Array, Uint8Array], initiator: boolean, payload: DecodedHandshakePayload, ech: EchStatus, extra: { retryRecord?: Uint8Array, configId?: number } = {}): HandshakeResult {
   const [k1, k2] = keys
   const { identityKey, identitySig, extensions } = payload
   return {
     payload: { identityKey, identitySig, extensions },
     send: new CipherState(init.provider, initiator ? k1 : k2),
     recv: new CipherState(init.provider, initiator ? k2 : k1),
-    ech
+    ech,
+    ...(extra.retryRecord != null ? { retryRecord: extra.retryRecord } : {}),
+    ...(extra.configId != null ? { configId: extra.configId } : {})
   }
 }
 
@@ -110,6 +113,35 @@ function initiatorOutcome (init: InitiatorInit, state: number): EchStatus {
   }
 }
 
+interface Message2 {
+  payload: DecodedHandshakePayload
+  publicKey: PublicKey
+  outcome: EchStatus
+  /** Outcome `rejected`: the retry record, unverified (RFC 9849 §6.2: a GREASEing client ignores retry configs) */
+  retryRecord?: Uint8Array
+  /** Outcome `accepted`: the config_id offered */
+  configId?: number
+}
+
+/**
+ * <- e, ee, s, es: trial-decrypted under the ECH candidate state first (when
+ * one was forked), then the plain state; the responder's payload verified
+ */
+async function readMessage2 (init: InitiatorInit, xx: XXHandshakeState, echState: SymmetricState | undefined, options?: AbortOptions): Promise<Message2> {
+  const message2 = await readFrame(init, options)
+  const candidates = echState != null ? [echState, xx.ss] : [xx.ss]
+  const read = step('stage 1', () => xx.readMessageB(message2, candidates))
+  const outcome = initiatorOutcome(init, read.state)
+  const { payload, publicKey } = await readPayload('stage 1', read.payload, xx.rs, init.remoteIdentityKey)
+  return {
+    payload,
+    publicKey,
+    outcome,
+    retryRecord: outcome === 'rejected' ? payload.retryRecord : undefined,
+    configId: outcome === 'accepted' && init.ech?.kind === 'offer' ? init.ech.offer.config.configId : undefined
+  }
+}
+
 export async function performInitiatorHandshake (init: InitiatorInit, options?: AbortOptions): Promise<HandshakeResult> {
   const { provider, log, ech, testing } = init
   options?.signal?.throwIfAborted()
@@ -129,13 +161,7 @@ export async function performInitiatorHandshake (init: InitiatorInit, options?: 
     await writeFrame(init, message1, options)
 
     log.trace('stage 1 - initiator reading message 2')
-    const message2 = await readFrame(init, options)
-    const candidates = echState != null ? [echState, xx.ss] : [xx.ss]
-    const read = step('stage 1', () => xx.readMessageB(message2, candidates))
-    const outcome = initiatorOutcome(init, read.state)
-    const { payload, publicKey } = await readPayload('stage 1', read.payload, xx.rs, init.remoteIdentityKey)
-    // RFC 9849 §6.2: a GREASEing client ignores retry configs
-    const retryRecord = outcome === 'rejected' ? payload.retryRecord : undefined
+    const { payload, publicKey, outcome, retryRecord, configId } = await readMessage2(init, xx, echState, options)
     log.trace('stage 1 - initiator verified the responder, ech %s', outcome)
 
     if (init.require === true && outcome !== 'accepted') {
@@ -149,16 +175,36 @@ export async function performInitiatorHandshake (init: InitiatorInit, options?: 
 
     const keys = xx.split()
     log.trace('initiator handshake complete')
-    return {
-      ...result(init, keys, true, payload, outcome),
-      ...(retryRecord != null ? { retryRecord } : {}),
-      ...(outcome === 'accepted' && ech?.kind === 'offer' ? { configId: ech.offer.config.configId } : {})
-    }
+    return result(init, keys, true, payload, outcome, { retryRecord, configId })
   } finally {
     xx.destroy()
     // a no-op when it became xx.ss; wipes the losing candidate otherwise
     echState?.destroy()
   }
+}
+
+/**
+ * -> e, with the outer hello the wrapper parsed: opened with the live keys;
+ * on acceptance MixKeyAndHash(psk) right away, and the psk wiped. `require`
+ * refuses anything else before message 2.
+ */
+function readMessage1 (init: ResponderInit, xx: XXHandshakeState, message1: Uint8Array): { outcome: EchStatus, configId?: number } {
+  xx.readMessageA(message1)
+  const hello = init.outerHello
+  if (hello == null) {
+    if (init.require === true) { throw new EchRequiredError('not-offered') }
+    return { outcome: 'not-offered' }
+  }
+  const opened = openOuterHello(init.provider, message1.subarray(0, DHLEN), hello, init.keys, init.localPeer.toMultihash().bytes)
+  init.onOuterHello?.({ accepted: opened.accepted, reason: opened.accepted ? undefined : opened.reason, enc: hello.enc })
+  if (!opened.accepted) {
+    init.log.trace('stage 0 - responder cannot accept the outer hello: %s', opened.reason)
+    if (init.require === true) { throw new EchRequiredError(opened.reason) }
+    return { outcome: 'rejected' }
+  }
+  xx.mixKeyAndHash(opened.psk)
+  opened.psk.fill(0)
+  return { outcome: 'accepted', configId: opened.configId }
 }
 
 export async function performResponderHandshake (init: ResponderInit, options?: AbortOptions): Promise<HandshakeResult> {
@@ -168,24 +214,7 @@ export async function performResponderHandshake (init: ResponderInit, options?: 
   try {
     log.trace('stage 0 - responder processing message 1')
     const message1 = init.message1.subarray()
-    const { outcome, configId } = step('stage 0', (): { outcome: EchStatus, configId?: number } => {
-      xx.readMessageA(message1)
-      const hello = init.outerHello
-      if (hello == null) {
-        if (init.require === true) { throw new EchRequiredError('not-offered') }
-        return { outcome: 'not-offered' }
-      }
-      const opened = openOuterHello(provider, message1.subarray(0, DHLEN), hello, init.keys, init.localPeer.toMultihash().bytes)
-      init.onOuterHello?.({ accepted: opened.accepted, reason: opened.accepted ? undefined : opened.reason, enc: hello.enc })
-      if (!opened.accepted) {
-        log.trace('stage 0 - responder cannot accept the outer hello: %s', opened.reason)
-        if (init.require === true) { throw new EchRequiredError(opened.reason) }
-        return { outcome: 'rejected' }
-      }
-      xx.mixKeyAndHash(opened.psk)
-      opened.psk.fill(0)
-      return { outcome: 'accepted', configId: opened.configId }
-    })
+    const { outcome, configId } = step('stage 0', () => readMessage1(init, xx, message1))
 
     log.trace('stage 1 - responder writing message 2 (ech %s)', outcome)
     const retry = outcome === 'rejected' ? init.retryRecord : undefined
@@ -204,7 +233,7 @@ export async function performResponderHandshake (init: ResponderInit, options?: 
 
     const keys = xx.split()
     log.trace('responder handshake complete')
-    return { ...result(init, keys, false, payload, outcome), ...(configId != null ? { configId } : {}) }
+    return result(init, keys, false, payload, outcome, { configId })
   } finally {
     xx.destroy()
   }

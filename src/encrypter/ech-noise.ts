@@ -6,24 +6,22 @@
  * message 1, `report.ts` turns every result into events and metrics.
  */
 import { noise } from '@chainsafe/libp2p-noise'
-import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { InvalidCryptoExchangeError, InvalidParametersError, serviceCapabilities } from '@libp2p/interface'
-import { peerIdFromPublicKey } from '@libp2p/peer-id'
+import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { PeerConfigStore } from '../config/peer-store.js'
 import { defaultProvider } from '../crypto/default.js'
 import { EchDecodeError, EchRequiredError } from '../ech/errors.js'
 import { performInitiatorHandshake, performResponderHandshake } from '../ech/handshake.js'
-import { getKemByName, supportedKems } from '../hpke/registry.js'
+import { kemIdsByName } from '../hpke/registry.js'
 import { EchKeyManager } from '../keys/manager.js'
 import { SignedRecordCache } from '../keys/signed-record.js'
 import { EchMonitor } from '../monitor/monitor.js'
-import { toMessageStream } from '../noise/channel.js'
 import { noiseFrames } from '../noise/framing.js'
 import { EchPolicy } from '../policy/policy.js'
 import { peekMessage1 } from './inbound.js'
 import { Outbound } from './outbound.js'
 import { Reporter } from './report.js'
+import { securedConnection } from './secured.js'
 import type { PeekedMessage1 } from './inbound.js'
 import type { OutboundPlan } from './outbound.js'
 import type { Attempt } from './report.js'
@@ -31,7 +29,7 @@ import type { EchConnectionInfo, EchFallbackReason, EchMode, EchNoiseComponents,
 import type { CryptoProvider, DhPrivateKey } from '../crypto/provider.js'
 import type { HandshakeInit, HandshakeResult } from '../ech/types.js'
 import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
-import type { ConnectionEncrypter, Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Startable, StreamMuxerFactory } from '@libp2p/interface'
+import type { ConnectionEncrypter, Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Startable } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000
@@ -125,7 +123,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     this.log = components.logger.forComponent('libp2p:noise-ech')
     this.provider = init.provider ?? defaultProvider
     this.stock = noise(init.noise)(components)
-    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider: this.provider, log: this.log, kemIds: kemIdsOf(init.kems) })
+    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider: this.provider, log: this.log, kemIds: kemIdsByName(init.kems) })
     this.staticKey = init.noise?.staticNoiseKey != null
       ? this.provider.x25519FromSecret(init.noise.staticNoiseKey)
       : this.provider.x25519Generate()
@@ -242,7 +240,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       await this.outbound.failed(attempt, plan, err)
       throw err
     }
-    const secured = this.secured(frames, result, options)
+    const secured = securedConnection(frames, result, this.components.upgrader, options)
     await this.outbound.succeeded(attempt, plan, result, secured.remotePeer)
     return secured
   }
@@ -279,7 +277,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       this.reporter.failed(attempt, err, 'ech')
       throw err
     }
-    const secured = this.secured(frames, result, options)
+    const secured = securedConnection(frames, result, this.components.upgrader, options)
     this.reporter.secured(attempt, result.ech === 'accepted' ? 'accepted' : 'rejected', secured.remotePeer, { configId: result.configId })
     return secured
   }
@@ -339,49 +337,10 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     }
   }
 
-  private secured (frames: LengthPrefixedStream, result: HandshakeResult, options?: SecureConnectionOptions): SecuredConnection<NoiseExtensions> {
-    return {
-      connection: toMessageStream(frames.unwrap(), result),
-      remoteExtensions: result.payload.extensions,
-      remotePeer: peerIdFromPublicKey(publicKeyFromProtobuf(result.payload.identityKey)),
-      streamMuxer: options?.skipStreamMuxerNegotiation === true
-        ? undefined
-        : selectStreamMuxer(this.components.upgrader.getStreamMuxers(), result.payload.extensions?.streamMuxers)
-    }
-  }
-
   private withTimeout (options?: SecureConnectionOptions): SecureConnectionOptions {
     if (options?.signal != null) {
       return options
     }
     return { ...options, signal: AbortSignal.timeout(this.init.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT) }
   }
-}
-
-/** As stock Noise: the first muxer the remote listed that we also have */
-function selectStreamMuxer (available: Map<string, StreamMuxerFactory>, protocols?: string[]): StreamMuxerFactory | undefined {
-  if (protocols == null || protocols.length === 0) {
-    return
-  }
-  for (const protocol of protocols) {
-    const muxer = available.get(protocol)
-    if (muxer != null) {
-      return muxer
-    }
-  }
-  throw new InvalidCryptoExchangeError('Early muxer negotiation was requested but the initiator and responder had no common muxers')
-}
-
-/** KEM names (`x25519`, `x-wing`) to registry ids; unknown names fail start-up */
-function kemIdsOf (names?: string[]): ReadonlySet<number> | undefined {
-  if (names == null) {
-    return undefined
-  }
-  return new Set(names.map(name => {
-    const kem = getKemByName(name)
-    if (kem == null) {
-      throw new InvalidParametersError(`Unknown KEM "${name}"; known: ${supportedKems().map(k => k.name).join(', ')}`)
-    }
-    return kem.id
-  }))
 }

@@ -3,7 +3,7 @@
  */
 import type { CryptoProvider } from '../crypto/provider.js'
 import type { EchKey } from '../keys/generate.js'
-import type { EchKeyManagerInit } from '../keys/manager.js'
+import type { EchKeyManagerInit } from '../keys/types.js'
 import type { EchBreakerDetail, EchHandshakeReport, EchMonitorInit, EchRotationDetail, EchThreatDetail } from '../monitor/types.js'
 import type { EchPolicyOptions } from '../policy/types.js'
 import type { NoiseInit } from '@chainsafe/libp2p-noise'

@@ -3,6 +3,7 @@
  * (RFC 9849 §4: skip configs with an unsupported KEM or no usable suite) and
  * the handshake both ask here, so a new KEM is one `registerKem` away.
  */
+import { InvalidParametersError } from '@libp2p/interface'
 import { AEAD_ID, KDF_ID } from './kem.js'
 import { dhkemX25519 } from './kems/dhkem-x25519.js'
 import { xwing } from './kems/x-wing.js'
@@ -33,6 +34,20 @@ export function getKemByName (name: string): Kem | undefined {
 
 export function supportedKems (): Kem[] {
   return [...kems.values()]
+}
+
+/** KEM names (`x25519`, `x-wing`) to ids; an unknown name throws `InvalidParametersError` */
+export function kemIdsByName (names?: string[]): ReadonlySet<number> | undefined {
+  if (names == null) {
+    return undefined
+  }
+  return new Set(names.map(name => {
+    const kem = getKemByName(name)
+    if (kem == null) {
+      throw new InvalidParametersError(`Unknown KEM "${name}"; known: ${supportedKems().map(k => k.name).join(', ')}`)
+    }
+    return kem.id
+  }))
 }
 
 export function isSupportedKdf (kdfId: number): boolean {

@@ -5,7 +5,7 @@
 import { encodeEchConfigList } from '../config/codec.js'
 import { createEchConfig } from '../config/create.js'
 import { equalBytes } from '../crypto/bytes.js'
-import { nodeProvider } from '../crypto/node.js'
+import { defaultProvider } from '../crypto/default.js'
 import { AEAD_ID, KDF_ID } from '../hpke/kem.js'
 import { getKem, getKemByName } from '../hpke/registry.js'
 import { EchConfigIdExhaustedError, EchKeyDecodeError, EchKeyOptionsError, EchUnsupportedKemError } from './errors.js'
@@ -64,7 +64,7 @@ export interface GenerateEchKeyOptions {
   cipherSuites?: readonly HpkeSymmetricCipherSuite[]
   /** ECHConfig maximum_name_length (default 0: no names to hide in libp2p) */
   maximumNameLength?: number
-  /** Crypto backend (default `nodeProvider`) */
+  /** Crypto backend (default: the platform's, `node:crypto` on Node) */
   provider?: CryptoProvider
   /** Config ids already in use (e.g. the live keys'); a random id avoids them */
   avoidConfigIds?: Iterable<number>
@@ -129,7 +129,7 @@ export function kemForConfig (config: EchConfig): Kem {
 
 /** Make a fresh ECH key and its ECHConfig */
 export async function generateEchKey (options: GenerateEchKeyOptions = {}): Promise<EchKey> {
-  const provider = options.provider ?? nodeProvider
+  const provider = options.provider ?? defaultProvider
   const kem = resolveKem(options.kem ?? DEFAULT_KEM)
   const avoid = new Set(options.avoidConfigIds ?? [])
   let configId: number
@@ -172,7 +172,7 @@ export async function generateEchKey (options: GenerateEchKeyOptions = {}): Prom
  * Such input is untrusted: the key must belong to a KEM we implement and its
  * public half must be the config's `public_key`.
  */
-export function echKeyFromSecret (config: EchConfig, secret: Uint8Array, createdAt: number, provider: CryptoProvider = nodeProvider): EchKey {
+export function echKeyFromSecret (config: EchConfig, secret: Uint8Array, createdAt: number, provider: CryptoProvider = defaultProvider): EchKey {
   let kem: Kem
   try {
     kem = kemForConfig(config)

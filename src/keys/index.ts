@@ -9,7 +9,7 @@ export { encodeStoredEchKey, decodeStoredEchKey } from './stored-key.js'
 export { EchKeyManager, DEFAULT_ROTATION_INTERVAL, DEFAULT_GRACE_PERIOD, DEFAULT_KEY_NAMESPACE } from './manager.js'
 export type {
   EchKeyManagerComponents, EchKeyManagerInit, EchKeyManagerEvents, EchKeyRotatedDetail, EchKeyExpiredDetail
-} from './manager.js'
+} from './types.js'
 export * from './errors.js'
 export { EchKeyStore } from './key-store.js'
 export type { StoredKey } from './key-store.js'

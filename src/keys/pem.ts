@@ -9,7 +9,7 @@
 import { parseEchPem, encodeEchPem } from '../config/pem.js'
 import { OID_XWING, pkcs8ToXWingPrivateKey, x25519PrivateKeyToPkcs8, xwingPrivateKeyToPkcs8 } from '../config/pkcs8.js'
 import { equalBytes } from '../crypto/bytes.js'
-import { nodeProvider } from '../crypto/node.js'
+import { defaultProvider } from '../crypto/default.js'
 import { KEM_ID } from '../hpke/kem.js'
 import { getKem } from '../hpke/registry.js'
 import { EchKeyDecodeError, EchUnsupportedKemError } from './errors.js'
@@ -52,7 +52,7 @@ export function echKeyToPem (key: EchKey): string {
 export interface EchKeyFromPemOptions {
   /** PEM files carry no creation time; default `Date.now()` */
   createdAt?: number
-  /** Crypto backend to import the key with (default `nodeProvider`) */
+  /** Crypto backend to import the key with (default: the platform's, `node:crypto` on Node) */
   provider?: CryptoProvider
 }
 
@@ -97,7 +97,7 @@ export function echKeyFromPem (text: string, options: EchKeyFromPemOptions = {})
   }
   let privateKey: KemPrivateKey
   try {
-    privateKey = kem.importPrivateKey(options.provider ?? nodeProvider, secret)
+    privateKey = kem.importPrivateKey(options.provider ?? defaultProvider, secret)
   } catch (err) {
     throw new EchKeyDecodeError(`Invalid ${kem.name} private key`, { cause: err })
   } finally {

@@ -16,7 +16,7 @@
  * private key must match the config's public key.
  */
 import { parseEchConfigList } from '../config/codec.js'
-import { nodeProvider } from '../crypto/node.js'
+import { defaultProvider } from '../crypto/default.js'
 import { EchKeyDecodeError } from './errors.js'
 import { echKeyFromSecret } from './generate.js'
 import type { EchKey } from './generate.js'
@@ -43,7 +43,7 @@ export function encodeStoredEchKey (key: EchKey): Uint8Array {
 }
 
 /** Read a stored key back; throws EchKeyDecodeError on anything unexpected */
-export function decodeStoredEchKey (bytes: Uint8Array, provider: CryptoProvider = nodeProvider): EchKey {
+export function decodeStoredEchKey (bytes: Uint8Array, provider: CryptoProvider = defaultProvider): EchKey {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength < HEADER) {
     throw new EchKeyDecodeError('Stored ECH key is truncated')
   }

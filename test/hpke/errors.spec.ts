@@ -7,7 +7,7 @@ import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { setSequenceNumber } from '../../src/hpke/context.js'
 import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
-import * as hpke from '../../src/hpke/index.js'
+import * as errors from '../../src/hpke/errors.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { i2osp, labeledExpand } from '../../src/hpke/labeled.js'
 import { getKem, getKemByName, isSupportedCipherSuite, supportedKems } from '../../src/hpke/registry.js'
@@ -33,10 +33,18 @@ function thrown (fn: () => unknown): Error {
 describe('hpke errors', () => {
   const kem = dhkemX25519
 
-  it('the index re-exports the API', () => {
-    expect(hpke.setupBaseS).to.equal(setupBaseS)
-    expect(hpke.getKem(0x0020)).to.equal(dhkemX25519)
-    expect(new hpke.HpkeOpenError().name).to.equal(hpke.HpkeOpenError.name)
+  it('every HPKE error class has its own name, a default message, and is an HpkeError', () => {
+    const classes = Object.values(errors)
+    expect(classes).to.have.length.greaterThan(5)
+    const names = new Set<string>()
+    for (const ErrorClass of classes) {
+      const err = new ErrorClass()
+      expect(err).to.be.an.instanceOf(errors.HpkeError)
+      expect(err.name).to.equal(ErrorClass.name)
+      expect(err.message).to.not.equal('')
+      names.add(err.name)
+    }
+    expect(names.size).to.equal(classes.length)
   })
 
   it('registry knows DHKEM(X25519) by id and name and the supported suites', () => {

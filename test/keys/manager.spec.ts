@@ -11,7 +11,7 @@ import { generateEchKey } from '../../src/keys/generate.js'
 import { DEFAULT_KEY_NAMESPACE, EchKeyManager } from '../../src/keys/manager.js'
 import { encodeStoredEchKey } from '../../src/keys/stored-key.js'
 import type { EchKey } from '../../src/keys/generate.js'
-import type { EchKeyManagerInit, EchKeyExpiredDetail, EchKeyRotatedDetail } from '../../src/keys/manager.js'
+import type { EchKeyManagerInit, EchKeyExpiredDetail, EchKeyRotatedDetail } from '../../src/keys/types.js'
 import type { Datastore } from 'interface-datastore'
 
 const DAY = 24 * 60 * 60 * 1000
