@@ -4,6 +4,7 @@
  * public keys (RFC 7748 §6.1) and wrong-length inputs.
  */
 import { expect } from 'aegir/chai'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { assertNonZeroSharedSecret, constantTimeEqual } from '../../src/crypto/bytes.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
@@ -26,7 +27,7 @@ const SMALL_ORDER_POINTS = [
   'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'
 ]
 
-describe('hpke crypto providers', () => {
+describe('crypto providers', () => {
   for (const provider of providers) {
     describe(provider.name, () => {
       it('sha256 matches FIPS 180-2 "abc" and hashes the concatenation of parts', () => {
@@ -125,6 +126,53 @@ describe('hpke crypto providers', () => {
       expect(() => noble.open(key, new Uint8Array(12), new Uint8Array(0), new Uint8Array(15))).to.throw()
     })
   }
+
+  // RFC 8439 §2.8.2: the AEAD_CHACHA20_POLY1305 example
+  it('noiseCipher matches RFC 8439 §2.8.2 on both backends, for one array and for a list of chunks', () => {
+    const key = hex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f')
+    const nonce = hex('070000004041424344454647')
+    const ad = hex('50515253c0c1c2c3c4c5c6c7')
+    const plaintext = utf8("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.")
+    const expected = 'd31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116' +
+      '1ae10b594f09e26a7e902ecbd0600691'
+    for (const provider of providers) {
+      expect(toHex(provider.noiseCipher.seal(key, nonce, ad, plaintext)), provider.name).to.equal(expected)
+      const list = new Uint8ArrayList(plaintext.subarray(0, 7), plaintext.subarray(7, 50), plaintext.subarray(50))
+      expect(toHex(provider.noiseCipher.seal(key, nonce, ad, list).subarray()), `${provider.name} list`).to.equal(expected)
+      expect(toHex(provider.noiseCipher.open(key, nonce, ad, hex(expected))), provider.name).to.equal(toHex(plaintext))
+    }
+  })
+
+  for (const size of [0, 1, 1199, 1200, 1201, 65519]) {
+    it(`noiseCipher: node and noble agree at ${size} bytes (both sides of the node backend's 1200-byte switch), with and without ad, split or whole`, () => {
+      const key = nodeProvider.randomBytes(32)
+      const nonce = nodeProvider.randomBytes(12)
+      const plaintext = nodeProvider.randomBytes(size)
+      for (const ad of [new Uint8Array(0), nodeProvider.randomBytes(32)]) {
+        const fromNode = nodeProvider.noiseCipher.seal(key, nonce, ad, plaintext)
+        expect(toHex(nobleProvider.noiseCipher.seal(key, nonce, ad, plaintext))).to.equal(toHex(fromNode))
+        const half = Math.floor(fromNode.byteLength / 2)
+        const split = new Uint8ArrayList(fromNode.subarray(0, half), fromNode.subarray(half))
+        expect(toHex(nodeProvider.noiseCipher.open(key, nonce, ad, split).subarray())).to.equal(toHex(plaintext))
+        expect(toHex(nobleProvider.noiseCipher.open(key, nonce, ad, fromNode))).to.equal(toHex(plaintext))
+      }
+    })
+  }
+
+  it('noiseCipher refuses a flipped bit, a wrong ad and a ciphertext shorter than the tag, on both backends', () => {
+    const key = nodeProvider.randomBytes(32)
+    const nonce = new Uint8Array(12)
+    for (const size of [10, 2000]) {
+      const ct = nodeProvider.noiseCipher.seal(key, nonce, new Uint8Array(0), new Uint8Array(size))
+      const flipped = Uint8Array.from(ct)
+      flipped[3] ^= 1
+      for (const provider of providers) {
+        expect(() => provider.noiseCipher.open(key, nonce, new Uint8Array(0), flipped), `${provider.name} ${size}`).to.throw()
+        expect(() => provider.noiseCipher.open(key, nonce, Uint8Array.of(1), ct), `${provider.name} ${size} ad`).to.throw()
+        expect(() => provider.noiseCipher.open(key, nonce, new Uint8Array(0), new Uint8Array(15)), `${provider.name} short`).to.throw()
+      }
+    }
+  })
 
   it('assertNonZeroSharedSecret refuses only the all-zero output', () => {
     expect(() => { assertNonZeroSharedSecret(new Uint8Array(32)) }).to.throw()
