@@ -1,5 +1,5 @@
 /**
- * Every ECHConfigList vector in ../shared/vectors/ech parses to exactly what
+ * Every ECHConfigList vector in test/fixtures/vectors/ech parses to exactly what
  * manifest.json says, adjusted for the narrower algorithm set we implement.
  */
 import fs from 'node:fs'
