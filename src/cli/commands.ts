@@ -1,7 +1,7 @@
 /**
- * The `libp2p-noise-ech` command line: `keygen` and `inspect`. All logic is
- * here, behind `run(argv, io)`, so tests drive it without a process; `bin.ts`
- * only wires it to the real streams.
+ * The `libp2p-noise-ech` command line: `keygen` and `inspect` here, `node`
+ * (node.ts) loaded on demand. All of it sits behind `run(argv, io)`, so tests
+ * drive it without a process; `bin.ts` only wires it to the real streams.
  *
  * Conventions: stdout carries the result (a base64 ECHConfigList, a report,
  * or PEM only when asked for with `--pem`); a failure is exactly one line on
@@ -14,23 +14,8 @@ import { supportedKems } from '../hpke/registry.js'
 import { DEFAULT_KEM, DEFAULT_PUBLIC_NAME, generateEchKey } from '../keys/generate.js'
 import { echKeyToPem } from '../keys/pem.js'
 import { formatReport, inspectConfigList, readInspectInput } from './inspect.js'
-
-export const PROGRAM = 'libp2p-noise-ech'
-
-export interface CliIo {
-  stdout(text: string): void
-  stderr(text: string): void
-}
-
-/** A problem with the user's input: reported as one line, no stack */
-export class CliUsageError extends Error {
-  static name = 'CliUsageError'
-
-  constructor (message = 'Invalid command line', options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'CliUsageError'
-  }
-}
+import { CliUsageError, PROGRAM } from './program.js'
+import type { CliIo } from './program.js'
 
 export const HELP = `Usage: ${PROGRAM} <command> [options]
 

@@ -169,33 +169,41 @@ function printable (text: string): string {
 
 /** The human-readable form of a report */
 export function formatReport (report: InspectReport): string {
-  const lines: string[] = []
+  const lines = [...summaryLines(report), ...report.configs.flatMap(c => configLines(c))]
+  return lines.join('\n') + '\n'
+}
+
+/** The list as a whole and, for a PEM file, whether it held a private key (never the key itself) */
+function summaryLines (report: InspectReport): string[] {
   const n = report.configs.length
-  lines.push(`ECHConfigList (${report.source}, ${report.length} bytes): ${n} config${n === 1 ? '' : 's'}, ${report.usable} usable`)
+  const lines = [`ECHConfigList (${report.source}, ${report.length} bytes): ${n} config${n === 1 ? '' : 's'}, ${report.usable} usable`]
   if (report.privateKey != null) {
     const name = report.privateKey.name != null ? `${report.privateKey.name}, ` : ''
     lines.push(`private key: present (${name}algorithm ${report.privateKey.algorithm}), not shown`)
   }
-  for (const c of report.configs) {
-    const status = c.usable ? 'usable' : `unusable: ${c.skipReason?.code} (${c.skipReason?.detail})`
-    lines.push(`config ${c.index}: ${status}`)
-    lines.push(`  version: ${c.version}`)
-    lines.push(`  length: ${c.length}`)
-    if (c.configId == null) { continue }
-    lines.push(`  config_id: ${c.configId}`)
-    lines.push(`  kem: ${c.kem?.name} (${c.kem?.id})`)
-    lines.push(`  public_key: ${c.publicKey}`)
-    lines.push(`  cipher_suites: ${c.cipherSuites?.map(s => `${s.kdf.name}/${s.aead.name} (${s.kdf.id},${s.aead.id})`).join(', ')}`)
-    lines.push(`  maximum_name_length: ${c.maximumNameLength}`)
-    lines.push(`  public_name: ${printable(c.publicName ?? '')}`)
-    if (c.extensions?.length === 0) {
-      lines.push('  extensions: none')
-    } else {
-      lines.push('  extensions:')
-      for (const e of c.extensions ?? []) {
-        lines.push(`    ${e.type}${e.mandatory ? ' (mandatory)' : ''}: ${e.data === '' ? '(empty)' : e.data}`)
-      }
-    }
+  return lines
+}
+
+/** One config: its framing always, its fields only when its contents parsed */
+function configLines (c: InspectedConfig): string[] {
+  const status = c.usable ? 'usable' : `unusable: ${c.skipReason?.code} (${c.skipReason?.detail})`
+  const lines = [`config ${c.index}: ${status}`, `  version: ${c.version}`, `  length: ${c.length}`]
+  if (c.configId == null) { return lines }
+  lines.push(
+    `  config_id: ${c.configId}`,
+    `  kem: ${c.kem?.name} (${c.kem?.id})`,
+    `  public_key: ${c.publicKey}`,
+    `  cipher_suites: ${c.cipherSuites?.map(s => `${s.kdf.name}/${s.aead.name} (${s.kdf.id},${s.aead.id})`).join(', ')}`,
+    `  maximum_name_length: ${c.maximumNameLength}`,
+    `  public_name: ${printable(c.publicName ?? '')}`,
+    ...extensionLines(c.extensions)
+  )
+  return lines
+}
+
+function extensionLines (extensions: InspectedConfig['extensions']): string[] {
+  if (extensions?.length === 0) {
+    return ['  extensions: none']
   }
-  return lines.join('\n') + '\n'
+  return ['  extensions:', ...(extensions ?? []).map(e => `    ${e.type}${e.mandatory ? ' (mandatory)' : ''}: ${e.data === '' ? '(empty)' : e.data}`)]
 }

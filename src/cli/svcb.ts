@@ -85,40 +85,63 @@ function readEscape (input: string, i: number): [string, number] {
  */
 function tokenize (input: string): Token[] {
   const tokens: Token[] = []
-  let i = 0
+  let i = skipSeparators(input, 0)
+  while (i < input.length) {
+    const token = readToken(input, i)
+    tokens.push(token)
+    i = skipSeparators(input, i + token.raw.length)
+  }
+  return tokens
+}
+
+/** `(` and `)` only let a record span lines: outside quotes they separate tokens like whitespace */
+function isParenthesis (ch: string): boolean {
+  return ch === '(' || ch === ')'
+}
+
+/** Past whitespace, parentheses and `;` comments (to the end of their line), to the next token or the end */
+function skipSeparators (input: string, i: number): number {
   while (i < input.length) {
     const ch = input[i]
-    if (isSpace(ch) || ch === '(' || ch === ')') { i++; continue }
     if (ch === ';') {
-      while (i < input.length && input[i] !== '\n') { i++ }
-      continue
+      const newline = input.indexOf('\n', i)
+      i = newline < 0 ? input.length : newline
+    } else if (isSpace(ch) || isParenthesis(ch)) {
+      i++
+    } else {
+      break
     }
-    let text = ''
-    let quoted = false
-    let inQuotes = false
-    const start = i
-    while (i < input.length) {
-      const c = input[i]
-      if (!inQuotes && (isSpace(c) || c === ';' || c === '(' || c === ')')) { break }
-      if (c === '"') {
-        inQuotes = !inQuotes
-        quoted = true
-        i++
-        continue
-      }
-      if (c === '\\') {
-        const [ch, used] = readEscape(input, i)
-        text += ch
-        i += used
-        continue
-      }
+  }
+  return i
+}
+
+/** The token starting at `input[start]`: up to the first separator outside quotes */
+function readToken (input: string, start: number): Token {
+  let text = ''
+  let quoted = false
+  let inQuotes = false
+  let i = start
+  while (i < input.length && (inQuotes || !endsToken(input[i]))) {
+    const c = input[i]
+    if (c === '"') {
+      inQuotes = !inQuotes
+      quoted = true
+      i++
+    } else if (c === '\\') {
+      const [ch, used] = readEscape(input, i)
+      text += ch
+      i += used
+    } else {
       text += c
       i++
     }
-    if (inQuotes) { throw new SvcbParseError('unterminated quoted string') }
-    tokens.push({ text, raw: input.slice(start, i), quoted })
   }
-  return tokens
+  if (inQuotes) { throw new SvcbParseError('unterminated quoted string') }
+  return { text, raw: input.slice(start, i), quoted }
+}
+
+function endsToken (ch: string): boolean {
+  return isSpace(ch) || ch === ';' || isParenthesis(ch)
 }
 
 /** The key number of a SvcParamKey name (RFC 9460 §2.1: registered names or keyNNNNN) */
@@ -155,48 +178,66 @@ export function looksLikeSvcb (text: string): boolean {
 
 /** Parse one HTTPS/SVCB record (or its RDATA) in presentation format */
 export function parseSvcbRecord (input: string): SvcbRecord {
-  const tokens = tokenize(input)
-  let at = tokens.findIndex(t => !t.quoted && TYPES.has(t.text.toUpperCase()))
-  let type: SvcbRecord['type']
-  let owner: string | undefined
-  if (at >= 0) {
-    const name = tokens[at].text.toUpperCase()
-    type = name === 'SVCB' || name === 'TYPE64' ? 'SVCB' : 'HTTPS'
-    if (at > 0) { owner = tokens.slice(0, at).map(t => t.raw).join(' ') }
-    at++
-  } else {
-    at = 0
-  }
-  const rest = tokens.slice(at)
-  if (rest[0]?.raw === '\\#') {
+  const { type, owner, rdata } = splitAtType(tokenize(input))
+  if (rdata[0]?.raw === '\\#') {
     throw new SvcbParseError('generic RDATA (\\#) is not supported: give the record in presentation format')
   }
-  if (rest.length < 2) {
+  if (rdata.length < 2) {
     throw new SvcbParseError('an HTTPS/SVCB record needs SvcPriority and TargetName')
   }
-  const [priorityToken, targetToken, ...paramTokens] = rest
-  if (!/^[0-9]{1,5}$/.test(priorityToken.raw) || Number(priorityToken.raw) > 65535) {
-    throw new SvcbParseError(`SvcPriority must be an integer 0..65535, got "${priorityToken.raw}"`)
-  }
-  const priority = Number(priorityToken.raw)
+  const [priorityToken, targetToken, ...paramTokens] = rdata
+  const priority = parsePriority(priorityToken)
   if (priority === 0 && paramTokens.length > 0) {
     throw new SvcbParseError('an AliasMode record (SvcPriority 0) cannot have SvcParams')
   }
+  return { type, owner, priority, targetName: targetToken.text, params: parseParams(paramTokens) }
+}
 
+/**
+ * The record type and what precedes it (owner, TTL, class), when the type is
+ * given, and the RDATA tokens; without a type every token is RDATA.
+ */
+function splitAtType (tokens: Token[]): { type?: SvcbRecord['type'], owner?: string, rdata: Token[] } {
+  const at = tokens.findIndex(t => !t.quoted && TYPES.has(t.text.toUpperCase()))
+  if (at < 0) {
+    return { type: undefined, owner: undefined, rdata: tokens }
+  }
+  const name = tokens[at].text.toUpperCase()
+  return {
+    type: name === 'SVCB' || name === 'TYPE64' ? 'SVCB' : 'HTTPS',
+    owner: at > 0 ? tokens.slice(0, at).map(t => t.raw).join(' ') : undefined,
+    rdata: tokens.slice(at + 1)
+  }
+}
+
+function parsePriority (token: Token): number {
+  if (!/^[0-9]{1,5}$/.test(token.raw) || Number(token.raw) > 65535) {
+    throw new SvcbParseError(`SvcPriority must be an integer 0..65535, got "${token.raw}"`)
+  }
+  return Number(token.raw)
+}
+
+/** SvcParams by key number; a key may appear once, whatever name it is given by */
+function parseParams (tokens: Token[]): Map<number, string | undefined> {
   const params = new Map<number, string | undefined>()
-  for (const token of paramTokens) {
-    // the key is never quoted or escaped: RFC 9460 §2.1, SvcParamKey = 1*63(ALPHA / DIGIT / "-")
-    const match = /^([a-z0-9-]{1,63})(?:=(.*))?$/s.exec(token.raw)
-    if (match == null) {
-      throw new SvcbParseError(`malformed SvcParam "${token.raw.length > 40 ? token.raw.slice(0, 40) + '...' : token.raw}"`)
-    }
-    const key = keyNumber(match[1])
+  for (const token of tokens) {
+    const { key, value } = splitParam(token)
     if (params.has(key)) {
       throw new SvcbParseError(`SvcParamKey ${keyName(key)} appears more than once`)
     }
-    params.set(key, match[2] == null ? undefined : tokenize(match[2].length === 0 ? '""' : match[2]).map(t => t.text).join(''))
+    params.set(key, value == null ? undefined : tokenize(value.length === 0 ? '""' : value).map(t => t.text).join(''))
   }
-  return { type, owner, priority, targetName: targetToken.text, params }
+  return params
+}
+
+/** A `key`, `key=value` or `key="value"` token: the key number and the value as written (undefined: no `=`) */
+function splitParam (token: Token): { key: number, value?: string } {
+  // the key is never quoted or escaped: RFC 9460 §2.1, SvcParamKey = 1*63(ALPHA / DIGIT / "-")
+  const match = /^([a-z0-9-]{1,63})(?:=(.*))?$/s.exec(token.raw)
+  if (match == null) {
+    throw new SvcbParseError(`malformed SvcParam "${token.raw.length > 40 ? token.raw.slice(0, 40) + '...' : token.raw}"`)
+  }
+  return { key: keyNumber(match[1]), value: match[2] }
 }
 
 /** The ECHConfigList (wire form) in a record's `ech` SvcParam; throws SvcbParseError or EchConfigError */

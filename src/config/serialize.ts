@@ -73,7 +73,13 @@ export function checkWireFields (fields: EchConfigFields): void {
   checkUint(fields.configId, 0xff, 'config_id')
   checkUint(fields.kemId, U16_MAX, 'kem_id')
   checkBytes(fields.publicKey, 1, U16_MAX, 'public_key')
-  const suites = fields.cipherSuites
+  checkCipherSuites(fields.cipherSuites)
+  checkUint(fields.maximumNameLength ?? 0, 0xff, 'maximum_name_length')
+  publicNameBytes(fields.publicName)
+  checkExtensions(fields.extensions ?? [])
+}
+
+function checkCipherSuites (suites: unknown): void {
   // cipher_suites<4..2^16-4>: one to 16383 suites
   if (!Array.isArray(suites) || suites.length < 1 || suites.length * 4 > U16_MAX - 3) {
     throw new EchConfigError('cipher_suites', 'cipher_suites must hold 1..16383 suites')
@@ -83,9 +89,9 @@ export function checkWireFields (fields: EchConfigFields): void {
       throw new EchConfigError('cipher_suites', 'cipher suite ids must be integers in 0..65535')
     }
   }
-  checkUint(fields.maximumNameLength ?? 0, 0xff, 'maximum_name_length')
-  publicNameBytes(fields.publicName)
-  const extensions = fields.extensions ?? []
+}
+
+function checkExtensions (extensions: unknown): void {
   if (!Array.isArray(extensions)) {
     throw new EchConfigError('extensions', 'extensions must be an array')
   }

@@ -6,7 +6,7 @@ export { echConfigExchange, EchConfigExchange } from './service.js'
 export type {
   EchConfigExchangeComponents, EchConfigExchangeEvents, EchConfigExchangeInit, EchConfigExchangeRegistrar,
   EchFetchFailedDetail, EchFetchSkippedDetail, EchFetchSkipReason, EchRecordRefusedDetail, EchRecordStoredDetail
-} from './service.js'
+} from './types.js'
 export { importSignedConfigRecord } from './import.js'
 export type { ImportResult, ImportSignedConfigRecordOptions, ImportSkipReason } from './import.js'
 export { ECH_CONFIG_EXCHANGE_PROTOCOL } from './constants.js'

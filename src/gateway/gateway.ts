@@ -52,6 +52,27 @@ function noopLogger (): Logger {
 }
 
 /**
+ * The endpoint that serves a request, or the error that answers it: 400 for
+ * a target that is not an absolute path, 404 for an unknown path, 405 (with
+ * `Allow`) for a method the path does not take. HEAD is served as GET.
+ */
+function findEndpoint (path: string | undefined, route: Route | undefined, requestMethod: string | undefined): Endpoint {
+  if (path == null) {
+    throw new HttpError(400, 'bad-request', 'Request target must be an absolute path')
+  }
+  if (route == null) {
+    throw new HttpError(404, 'not-found', 'No such endpoint')
+  }
+  const method = requestMethod === 'HEAD' ? 'GET' : requestMethod as keyof Route
+  const endpoint = Object.hasOwn(route, method) ? route[method] : undefined
+  if (endpoint == null) {
+    const allow = Object.keys(route).flatMap(m => m === 'GET' ? ['GET', 'HEAD'] : [m]).join(', ')
+    throw new HttpError(405, 'method-not-allowed', `Use ${allow}`, { headers: { Allow: allow } })
+  }
+  return endpoint
+}
+
+/**
  * The `node:http` implementation of {@link EchGateway}; usually made with
  * {@link createEchGateway}. The constructor validates the options (and
  * reads the token environment variables) and throws
@@ -183,34 +204,31 @@ export class EchHttpGateway implements EchGateway {
     const path = requestPath(req.url)
     const route = path != null ? this.routes.get(path) : undefined
     // only known routes are logged by name: an unknown path might hold anything
-    const logged = route != null ? path : `<unmatched path, ${req.url?.length ?? 0} chars>`
-    res.once('close', () => {
-      const status = res.writableFinished ? String(res.statusCode) : 'aborted'
-      this.log('%s %s %s %dms', req.method, logged, status, Math.round(performance.now() - start))
-    })
+    this.logWhenClosed(req, res, route != null ? path : `<unmatched path, ${req.url?.length ?? 0} chars>`, start)
     try {
-      if (path == null) {
-        throw new HttpError(400, 'bad-request', 'Request target must be an absolute path')
-      }
-      if (route == null) {
-        throw new HttpError(404, 'not-found', 'No such endpoint')
-      }
-      const method = req.method === 'HEAD' ? 'GET' : req.method as keyof Route
-      const endpoint = Object.hasOwn(route, method) ? route[method] : undefined
-      if (endpoint == null) {
-        const allow = Object.keys(route).flatMap(m => m === 'GET' ? ['GET', 'HEAD'] : [m]).join(', ')
-        throw new HttpError(405, 'method-not-allowed', `Use ${allow}`, { headers: { Allow: allow } })
-      }
+      const endpoint = findEndpoint(path, route, req.method)
       if (endpoint.role != null) {
         this.authorizer.authorize(req.headers.authorization, endpoint.role, addressKey(req.socket.remoteAddress))
       }
       await endpoint.handler(req, res)
     } catch (err: any) {
-      const error = this.toHttpError(err)
-      // a body we did not read to its end must not be taken for the next request
-      const unread = !req.complete && (req.headers['content-length'] != null || req.headers['transfer-encoding'] != null)
-      sendError(res, unread && !error.close ? new HttpError(error.status, error.code, error.message, { headers: error.headers, close: true }) : error)
+      this.sendFailure(req, res, err)
     }
+  }
+
+  /** The request's log line, written once the response is finished or the connection is gone */
+  private logWhenClosed (req: IncomingMessage, res: ServerResponse, logged: string | undefined, start: number): void {
+    res.once('close', () => {
+      const status = res.writableFinished ? String(res.statusCode) : 'aborted'
+      this.log('%s %s %s %dms', req.method, logged, status, Math.round(performance.now() - start))
+    })
+  }
+
+  private sendFailure (req: IncomingMessage, res: ServerResponse, err: any): void {
+    const error = this.toHttpError(err)
+    // a body we did not read to its end must not be taken for the next request
+    const unread = !req.complete && (req.headers['content-length'] != null || req.headers['transfer-encoding'] != null)
+    sendError(res, unread && !error.close ? new HttpError(error.status, error.code, error.message, { headers: error.headers, close: true }) : error)
   }
 
   private toHttpError (err: any): HttpError {

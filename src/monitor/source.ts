@@ -5,7 +5,7 @@
  * /64), a truncated hash of an outer hello's `enc`, and a sanitised reason.
  */
 import { sha256 } from '@noble/hashes/sha2.js'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Component, Multiaddr } from '@multiformats/multiaddr'
 
 /** Tracker key of connections whose remote address is unknown */
 export const UNKNOWN_SOURCE = 'unknown'
@@ -26,25 +26,31 @@ export function sourceKey (addr: Multiaddr | undefined, ipv6PrefixLength: number
     return UNKNOWN_SOURCE
   }
   const components = addr.getComponents()
-  let host: string | undefined
-  for (const component of components) {
-    if (component.value == null) {
-      continue
-    }
-    if (component.name === 'ip4' || component.name === 'dns' || component.name === 'dns4' || component.name === 'dns6' || component.name === 'dnsaddr') {
-      host = component.value
-      break
-    }
-    if (component.name === 'ip6') {
-      host = ipv6Source(component.value, ipv6PrefixLength)
-      break
-    }
-  }
+  const host = hostSource(components, ipv6PrefixLength)
   if (components.some(c => c.name === 'p2p-circuit')) {
     const peer = components.findLast(c => c.name === 'p2p')?.value
     return `${host ?? UNKNOWN_SOURCE}/p2p-circuit/${peer ?? UNKNOWN_SOURCE}`.slice(0, MAX_KEY_LENGTH)
   }
   return host ?? addr.toString().slice(0, MAX_KEY_LENGTH)
+}
+
+/** Components whose value counts as the source as it is: an IPv4 address or a DNS name */
+const VERBATIM_HOSTS = new Set(['ip4', 'dns', 'dns4', 'dns6', 'dnsaddr'])
+
+/** The source of the first host component (for a relayed address, the relay's), if any */
+function hostSource (components: Component[], ipv6PrefixLength: number): string | undefined {
+  for (const component of components) {
+    if (component.value == null) {
+      continue
+    }
+    if (VERBATIM_HOSTS.has(component.name)) {
+      return component.value
+    }
+    if (component.name === 'ip6') {
+      return ipv6Source(component.value, ipv6PrefixLength)
+    }
+  }
+  return undefined
 }
 
 /** Eight 16-bit groups, or undefined when `text` is not an IPv6 address */
