@@ -17,7 +17,7 @@
 import { isWireConfigList } from '../config/codec.js'
 import { ECH_PEER_STORE_KEY, PeerConfigStore } from '../config/peer-store.js'
 import { EchRecordExpiredError, openSignedConfigRecord } from '../config/record.js'
-import { nodeProvider } from '../crypto/node.js'
+import { defaultProvider } from '../crypto/default.js'
 import { DEFAULT_REFRESH_MARGIN, MAX_RECORD_AGE } from './constants.js'
 import { EchConfigExchangeOptionsError } from './errors.js'
 import type { CryptoProvider } from '../crypto/provider.js'
@@ -117,7 +117,7 @@ export class ConfigRecordImporter {
     this.now = init.now ?? Date.now
     this.configs = new PeerConfigStore({
       peerStore: init.peerStore,
-      provider: init.provider ?? nodeProvider,
+      provider: init.provider ?? defaultProvider,
       log: init.log ?? silentLogger(),
       // the importer is short-lived per value: no need to keep parsed offers
       cacheSize: 1,
