@@ -8,6 +8,7 @@ import {
   DEFAULT_RECORD_TTL_SECONDS, ECH_RECORD_CODEC, ECH_RECORD_DOMAIN, EchConfigRecord, MAX_RECORD_TTL_SECONDS,
   createSignedConfigRecord, openSignedConfigRecord
 } from '../../src/config/record.js'
+import { rejection } from '../fixtures/errors.js'
 import type { PrivateKey, Record as EnvelopeRecord } from '@libp2p/interface'
 
 const NOW = Date.UTC(2025, 0, 1)
@@ -22,15 +23,6 @@ function configList (): Uint8Array {
     publicName: 'example.invalid'
   })
   return encodeEchConfigList([config])
-}
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection')
 }
 
 /** A record of our payload type and any domain, for envelopes we must refuse */

@@ -54,28 +54,23 @@ describe('ECH stage', () => {
     expect(r.result.configId).to.equal(7)
   })
 
-  it('rejected (unknown config_id): plain XX and the retry record reaches the initiator', async () => {
-    const [a, b] = pair()
-    const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId) }),
-      runResponder(b, n.bob, { keys: [createEchKey(8)], retryRecord: RETRY })
-    ])
-    expect(i.result.ech).to.equal('rejected')
-    expect(r.result.ech).to.equal('rejected')
-    expect(i.result.retryRecord).to.deep.equal(RETRY)
-    const data = Uint8Array.of(1, 2, 3)
-    expect(await transfer(i.stream, r.stream, data)).to.deep.equal(data)
-  })
-
-  it('rejected (same config_id, wrong key)', async () => {
-    const [a, b] = pair()
-    const [i, r] = await Promise.all([
-      runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId) }),
-      runResponder(b, n.bob, { keys: [createEchKey(7)], retryRecord: RETRY })
-    ])
-    expect(i.result.ech).to.equal('rejected')
-    expect(r.result.ech).to.equal('rejected')
-    expect(i.result.retryRecord).to.deep.equal(RETRY)
+  const REJECTIONS: Array<[string, () => EchKeyEntry]> = [
+    ['rejected (unknown config_id): plain XX and the retry record reaches the initiator', () => createEchKey(8)],
+    ['rejected (same config_id, wrong key)', () => createEchKey(7)]
+  ]
+  REJECTIONS.forEach(([name, responderKey]) => {
+    it(name, async () => {
+      const [a, b] = pair()
+      const [i, r] = await Promise.all([
+        runInitiator(a, n.alice, { ech: offerTo(n.key.config, n.bob.peerId) }),
+        runResponder(b, n.bob, { keys: [responderKey()], retryRecord: RETRY })
+      ])
+      expect(i.result.ech).to.equal('rejected')
+      expect(r.result.ech).to.equal('rejected')
+      expect(i.result.retryRecord).to.deep.equal(RETRY)
+      const data = Uint8Array.of(1, 2, 3)
+      expect(await transfer(i.stream, r.stream, data)).to.deep.equal(data)
+    })
   })
 
   it('rejected (inner hello names another peer)', async () => {

@@ -7,28 +7,29 @@
 import { expect } from 'aegir/chai'
 import { isWireConfigList } from '../../src/config/codec.js'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, openSignedConfigRecord } from '../../src/index.js'
-import { collectEchEvents, nextEchEvent, trapUnhandled } from '../fixtures/nodes.js'
-import { collectExchangeEvents, createExchangeNode, lengthPrefixed, nextExchangeEvent, nextIdentify, storedConfig } from './fixtures.js'
+import { collectEchEvents, nextEchEvent, shareConfig, storedConfig, useNodes } from '../fixtures/nodes.js'
+import { collectExchangeEvents, createExchangeNode, lengthPrefixed, nextExchangeEvent, nextIdentify } from './fixtures.js'
 import type { ExchangeNode } from './fixtures.js'
+import type { EchConfigExchangeEvents } from '../../src/exchange/index.js'
 import type { Stream } from '@libp2p/interface'
 
 const HOUR = 60 * 60 * 1000
 
 describe('exchange: config exchange service over TCP', function () {
   this.timeout(20_000)
-  trapUnhandled()
 
-  let nodes: ExchangeNode[] = []
-  async function make (...args: Parameters<typeof createExchangeNode>): Promise<ExchangeNode> {
-    const n = await createExchangeNode(...args)
-    nodes.push(n)
-    return n
+  const nodes = useNodes(createExchangeNode)
+  const make = nodes.create
+
+  /** `a` holds `record` for `b` and dials it: resolves with the record-stored event once a new record replaced it */
+  async function replaced (a: ExchangeNode, b: ExchangeNode, record: Uint8Array): Promise<EchConfigExchangeEvents['ech:record-stored']['detail']> {
+    await shareConfig(a, b, record)
+    const stored = nextExchangeEvent(a.exchange!, 'ech:record-stored', b.node.peerId)
+    await a.node.dial(b.addr)
+    const detail = await stored
+    expect(await storedConfig(a, b.node.peerId)).to.not.equalBytes(record)
+    return detail
   }
-
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.node.stop()))
-    nodes = []
-  })
 
   it('two fresh nodes learn each other\'s configs after identify; the next connection is accepted', async () => {
     const a = await make()
@@ -115,17 +116,13 @@ describe('exchange: config exchange service over TCP', function () {
     const a = await make()
     const b = await make()
     const expired = await createSignedConfigRecord(b.privateKey, b.ech!.getEchConfigList(), { now: Date.now() - 3 * HOUR, ttlSeconds: 3600 })
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: expired } })
 
     const outcome = nextEchEvent(a.ech!)
-    const stored = nextExchangeEvent(a.exchange!, 'ech:record-stored', b.node.peerId)
-    await a.node.dial(b.addr)
+    await replaced(a, b, expired)
     const info = await outcome
     expect(info.outcome).to.equal('fallback')
     expect(info.reason).to.be.oneOf(['no-config', 'expired-config', 'unusable-config'])
-    await stored
     const now = await storedConfig(a, b.node.peerId, ECH_PEER_STORE_KEY)
-    expect(now).to.not.equalBytes(expired)
     expect((await openSignedConfigRecord(now!, b.node.peerId)).expiresAt * 1000).to.be.greaterThan(Date.now() + 47 * HOUR)
   })
 
@@ -134,13 +131,8 @@ describe('exchange: config exchange service over TCP', function () {
     const b = await make()
     // issued 47.5 h ago for 48 h: 30 min left, under the 1 h margin
     const expiring = await createSignedConfigRecord(b.privateKey, b.ech!.getEchConfigList(), { now: Date.now() - 47.5 * HOUR, ttlSeconds: 48 * 3600 })
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: expiring } })
-
-    const stored = nextExchangeEvent(a.exchange!, 'ech:record-stored', b.node.peerId)
-    await a.node.dial(b.addr)
-    const detail = await stored
+    const detail = await replaced(a, b, expiring)
     expect(detail.expiresAt).to.be.greaterThan(Date.now() + 47 * HOUR)
-    expect(await storedConfig(a, b.node.peerId, ECH_PEER_STORE_KEY)).to.not.equalBytes(expiring)
   })
 
   it('maxAge caps how long a record counts as fresh', async () => {
@@ -148,14 +140,9 @@ describe('exchange: config exchange service over TCP', function () {
     const b = await make()
     // valid for 48 h by its signature, but issued 3 h ago: older than maxAge
     const old = await createSignedConfigRecord(b.privateKey, b.ech!.getEchConfigList(), { now: Date.now() - 3 * HOUR, ttlSeconds: 48 * 3600 })
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: old } })
-
-    const stored = nextExchangeEvent(a.exchange!, 'ech:record-stored', b.node.peerId)
-    await a.node.dial(b.addr)
-    const detail = await stored
+    const detail = await replaced(a, b, old)
     // the new record is trusted for maxAge from its issue time, not its signed 48 h
     expect(detail.expiresAt - detail.issuedAt).to.equal(2 * HOUR)
-    expect(await storedConfig(a, b.node.peerId, ECH_PEER_STORE_KEY)).to.not.equalBytes(old)
   })
 
   it('refresh() picks up a rotated key at once', async () => {

@@ -1,34 +1,21 @@
 /**
- * Real libp2p 3 nodes over TCP on 127.0.0.1 (yamux, identify, ping) for the config
- * exchange tests: an `echNoise` (or stock) encrypter, and either the
- * `echConfigExchange` service or a hand-written handler on its protocol id
- * that misbehaves on purpose.
+ * The config exchange tests' nodes: test nodes (`test/fixtures/nodes.ts`)
+ * with either the `echConfigExchange` service or a hand-written handler on
+ * its protocol id that misbehaves on purpose; and waiting for, collecting
+ * and forging what the service sees.
  */
-import '../../src/polyfill.js'
-import { noise } from '@chainsafe/libp2p-noise'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { yamux } from '@libp2p/yamux'
-import { MemoryDatastore } from 'datastore-core'
-import { createLibp2p } from 'libp2p'
 import { echConfigExchange, ECH_CONFIG_EXCHANGE_PROTOCOL } from '../../src/exchange/index.js'
-import { echNoise } from '../../src/index.js'
+import { createTestNode } from '../fixtures/nodes.js'
 import type { EchConfigExchange, EchConfigExchangeComponents, EchConfigExchangeEvents, EchConfigExchangeInit } from '../../src/exchange/index.js'
-import type { EchNoise, EchNoiseInit } from '../../src/index.js'
-import type { Connection, IdentifyResult, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { EchNoiseInit } from '../../src/index.js'
+import type { TestNode } from '../fixtures/nodes.js'
+import type { Connection, IdentifyResult, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 
-export interface ExchangeNode {
-  node: Libp2p
-  privateKey: PrivateKey
-  ech?: EchNoise
+export interface ExchangeNode extends TestNode {
   /** The service, unless the node was made with `exchange: false` */
   exchange?: EchConfigExchange
   /** The components the service was given (events, peer store, …) */
   components?: EchConfigExchangeComponents
-  addr: Multiaddr
 }
 
 export interface ExchangeNodeOptions {
@@ -41,36 +28,24 @@ export interface ExchangeNodeOptions {
   privateKey?: PrivateKey
 }
 
+/** A test node (`echNoise` unless `encrypter: 'stock'`) with the exchange service or a handler of its own on its protocol id */
 export async function createExchangeNode (options: ExchangeNodeOptions = {}): Promise<ExchangeNode> {
-  const privateKey = options.privateKey ?? await generateKeyPair('Ed25519')
-  let ech: EchNoise | undefined
   let exchange: EchConfigExchange | undefined
   let components: EchConfigExchangeComponents | undefined
-  const encrypter = options.encrypter === 'stock'
-    ? noise()
-    : (c: any) => { ech = echNoise(options.ech)(c); return ech }
-  const services: Record<string, any> = { identify: identify(), ping: ping() }
+  const services: Record<string, (c: EchConfigExchangeComponents) => unknown> = {}
   if (options.exchange !== false && options.serve == null) {
     const init = options.exchange ?? {}
-    services.echConfigs = (c: EchConfigExchangeComponents) => {
+    services.echConfigs = (c) => {
       components = c
       exchange = echConfigExchange(init)(c)
       return exchange
     }
   }
-  const node = await createLibp2p({
-    privateKey,
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [encrypter],
-    streamMuxers: [yamux()],
-    datastore: new MemoryDatastore(),
-    services
-  })
+  const node = await createTestNode({ encrypter: options.encrypter ?? 'ech', ech: options.ech, privateKey: options.privateKey, services })
   if (options.serve != null) {
-    await node.handle(ECH_CONFIG_EXCHANGE_PROTOCOL, options.serve)
+    await node.node.handle(ECH_CONFIG_EXCHANGE_PROTOCOL, options.serve)
   }
-  return { node, privateKey, ech, exchange, components, addr: node.getMultiaddrs()[0] }
+  return { ...node, exchange, components }
 }
 
 /** The next service event of this type about `remotePeer` (rejects after `timeout` ms) */
@@ -118,15 +93,6 @@ export function collectExchangeEvents (exchange: EchConfigExchange): Array<{ typ
     exchange.addEventListener(type, (evt: CustomEvent) => { events.push({ type, detail: evt.detail }) })
   }
   return events
-}
-
-/** What `node` holds for `peer` under `ECH_PEER_STORE_KEY`, if anything */
-export async function storedConfig (node: ExchangeNode, peer: PeerId, key: string): Promise<Uint8Array | undefined> {
-  try {
-    return (await node.node.peerStore.get(peer)).metadata.get(key)
-  } catch {
-    return undefined
-  }
 }
 
 /** A listener that writes `bytes` raw (no length prefix added) and closes */

@@ -8,8 +8,8 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { expect } from 'aegir/chai'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord } from '../../src/index.js'
-import { nextEchEvent, pingOver, trapUnhandled } from '../fixtures/nodes.js'
-import { collectExchangeEvents, createExchangeNode, lengthPrefixed, nextExchangeEvent, serveRaw, storedConfig } from './fixtures.js'
+import { nextEchEvent, pingOver, storedConfig, useNodes } from '../fixtures/nodes.js'
+import { collectExchangeEvents, createExchangeNode, lengthPrefixed, nextExchangeEvent, serveRaw } from './fixtures.js'
 import type { ExchangeNode } from './fixtures.js'
 import type { EchConfigExchangeEvents } from '../../src/exchange/index.js'
 import type { Stream } from '@libp2p/interface'
@@ -18,19 +18,9 @@ const HOUR = 60 * 60 * 1000
 
 describe('exchange: hostile listeners', function () {
   this.timeout(20_000)
-  trapUnhandled()
 
-  let nodes: ExchangeNode[] = []
-  async function make (...args: Parameters<typeof createExchangeNode>): Promise<ExchangeNode> {
-    const n = await createExchangeNode(...args)
-    nodes.push(n)
-    return n
-  }
-
-  afterEach(async () => {
-    await Promise.all(nodes.map(async n => n.node.stop()))
-    nodes = []
-  })
+  const nodes = useNodes(createExchangeNode)
+  const make = nodes.create
 
   /**
    * `a` (with the service) dials a listener `b` whose exchange handler is

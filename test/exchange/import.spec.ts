@@ -5,33 +5,22 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
-import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { persistentPeerStore } from '@libp2p/peer-store'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { expect } from 'aegir/chai'
-import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
-import { TypedEventEmitter } from 'main-event'
 import {
   echConfigExchange, importSignedConfigRecord, EchConfigExchangeOptionsError, EchConfigExchangeUnavailableError,
   EchConfigFetchTimeoutError, EchConfigResponseInvalidError, EchConfigResponseTooLargeError, EchEncrypterNotFoundError
 } from '../../src/exchange/index.js'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, echNoise, generateEchKey } from '../../src/index.js'
+import { rejection } from '../fixtures/errors.js'
+import { memoryPeerStore } from '../fixtures/peer-store.js'
 import { createExchangeNode } from './fixtures.js'
-import type { Libp2pEvents, PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 
 const HOUR = 60 * 60 * 1000
-
-async function rejection (promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise
-  } catch (err) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('exchange: importSignedConfigRecord', () => {
   let peerStore: PeerStore
@@ -40,13 +29,7 @@ describe('exchange: importSignedConfigRecord', () => {
   let configList: Uint8Array
 
   beforeEach(async () => {
-    const privateKey = await generateKeyPair('Ed25519')
-    peerStore = persistentPeerStore({
-      peerId: peerIdFromPrivateKey(privateKey),
-      datastore: new MemoryDatastore(),
-      events: new TypedEventEmitter<Libp2pEvents>(),
-      logger: defaultLogger()
-    })
+    peerStore = await memoryPeerStore()
     remoteKey = await generateKeyPair('Ed25519')
     remote = peerIdFromPrivateKey(remoteKey)
     configList = (await generateEchKey()).configList

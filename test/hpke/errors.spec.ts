@@ -6,11 +6,12 @@ import { expect } from 'aegir/chai'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { setSequenceNumber } from '../../src/hpke/context.js'
-import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
 import * as errors from '../../src/hpke/errors.js'
+import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { i2osp, labeledExpand } from '../../src/hpke/labeled.js'
 import { getKem, getKemByName, isSupportedCipherSuite, supportedKems } from '../../src/hpke/registry.js'
+import { thrown } from '../fixtures/errors.js'
 
 const AES = { kemId: 0x0020, kdfId: 0x0001, aeadId: 0x0001 }
 const CHACHA = { kemId: 0x0020, kdfId: 0x0001, aeadId: 0x0003 }
@@ -20,15 +21,6 @@ const aad = Uint8Array.of(1, 2, 3)
 const pt = new Uint8Array(64).fill(7)
 const ZERO_POINT = new Uint8Array(32)
 const ORDER_8_POINT = Uint8Array.from(Buffer.from('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800', 'hex'))
-
-function thrown (fn: () => unknown): Error {
-  try {
-    fn()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
 
 describe('hpke errors', () => {
   const kem = dhkemX25519

@@ -17,6 +17,7 @@ import { KEM_ID } from '../../src/hpke/kem.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { encapDerand, xwing, xwingEncapsulationSeed } from '../../src/hpke/kems/x-wing.js'
 import { getKem, getKemByName, supportedKems } from '../../src/hpke/registry.js'
+import { thrown } from '../fixtures/errors.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
 
 interface Vector { seed: string, sk: string, pk: string, eseed: string, ct: string, ss: string }
@@ -30,15 +31,6 @@ const CHACHA = { kemId: 0x647a, kdfId: 0x0001, aeadId: 0x0003 }
 const info = new TextEncoder().encode('libp2p-noise-ech v1\0config')
 const aad = Uint8Array.of(1, 2, 3)
 const exporterContext = new TextEncoder().encode('libp2p-noise-ech psk')
-
-function thrown (fn: () => unknown): Error {
-  try {
-    fn()
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a throw')
-}
 
 function expectError (fn: () => unknown, name: string): Error {
   const err = thrown(fn)

@@ -12,54 +12,27 @@ import '../../src/polyfill.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { pEvent } from 'p-event'
 import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
-import { createTestNodeV2, echoBytesV2, multiaddrV2, nextHandshake, stopAllV2 } from '../fixtures/nodes-v2.js'
-import { createTestNode, echoBytes, stopAll, trapUnhandled } from '../fixtures/nodes.js'
-import type { EchConnectionInfo, EchHandshakeError } from '../../src/index.js'
+import { createTestNodeV2, echoBytesV2, multiaddrV2, nextHandshake } from '../fixtures/nodes-v2.js'
+import { ONE_MIB, collectEchEvents, echoBytes, nextEchEvent, randomBytes, useNodes } from '../fixtures/nodes.js'
 import type { TestNodeV2 } from '../fixtures/nodes-v2.js'
-import type { TestNode } from '../fixtures/nodes.js'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-
-const MIB = 1024 * 1024
 
 /** The v2 node as the libp2p 3 tree sees it: its peer id and address re-parsed by peer-id 6 / multiaddr 13 */
 function asV3 (v2: TestNodeV2): { peerId: PeerId, addr: Multiaddr } {
   return { peerId: peerIdFromString(v2.node.peerId.toString()), addr: multiaddr(v2.addr.toString()) }
 }
 
-function randomBytes (length: number): Uint8Array {
-  const out = new Uint8Array(length)
-  // getRandomValues fills at most 65536 bytes per call
-  for (let i = 0; i < length; i += 65536) {
-    crypto.getRandomValues(out.subarray(i, i + 65536))
-  }
-  return out
-}
-
-async function outcomeOf (node: TestNode): Promise<EchConnectionInfo> {
-  const event = await pEvent(node.ech!, 'ech:outcome', { signal: AbortSignal.timeout(5000) })
-  return (event as CustomEvent<EchConnectionInfo>).detail
-}
-
 describe('interop: libp2p 2 (noise 16) <-> libp2p 3 (echNoise)', function () {
   this.timeout(30_000)
-  trapUnhandled()
 
-  let v3: TestNode | undefined
-  let v2: TestNodeV2 | undefined
-
-  afterEach(async () => {
-    await Promise.all([stopAll(v3), stopAllV2(v2)])
-    v3 = undefined
-    v2 = undefined
-  })
+  const nodes = useNodes()
 
   it('libp2p 2 + noise 16 dialer -> libp2p 3 echNoise listener: works, listener outcome not-offered', async () => {
-    v3 = await createTestNode({ encrypter: 'ech' })
-    v2 = await createTestNodeV2()
-    const listenerOutcome = outcomeOf(v3)
+    const v3 = await nodes.create({ encrypter: 'ech' })
+    const v2 = nodes.track(await createTestNodeV2())
+    const listenerOutcome = nextEchEvent(v3.ech!)
     const target = await multiaddrV2(v3.addr)
 
     const connection = await v2.node.dial(target)
@@ -73,16 +46,16 @@ describe('interop: libp2p 2 (noise 16) <-> libp2p 3 (echNoise)', function () {
     const rtt = await v2.node.services.ping.ping(target)
     expect(rtt).to.be.a('number').and.at.least(0)
 
-    const data = randomBytes(MIB)
+    const data = randomBytes(ONE_MIB)
     const back = await echoBytesV2(v2, target, data)
     expect(back).to.equalBytes(data)
   })
 
   it('libp2p 3 echNoise dialer without a config for the peer -> libp2p 2 listener: works, outcome fallback (no-config)', async () => {
-    v3 = await createTestNode({ encrypter: 'ech' })
-    v2 = await createTestNodeV2()
+    const v3 = await nodes.create({ encrypter: 'ech' })
+    const v2 = nodes.track(await createTestNodeV2())
     const remote = asV3(v2)
-    const dialerOutcome = outcomeOf(v3)
+    const dialerOutcome = nextEchEvent(v3.ech!)
     const listenerHandshake = nextHandshake(v2, { signal: AbortSignal.timeout(5000) })
 
     const connection = await v3.node.dial(remote.addr)
@@ -96,19 +69,19 @@ describe('interop: libp2p 2 (noise 16) <-> libp2p 3 (echNoise)', function () {
     const rtt = await v3.node.services.ping.ping(remote.addr)
     expect(rtt).to.be.a('number').and.at.least(0)
 
-    const data = randomBytes(MIB)
+    const data = randomBytes(ONE_MIB)
     const back = await echoBytes(v3, remote.peerId, data)
     expect(back).to.equalBytes(data)
   })
 
   it('libp2p 3 echNoise dialer with a config the v2 peer cannot use -> libp2p 2 listener: works, outcome rejected without retry configs', async () => {
-    v3 = await createTestNode({ encrypter: 'ech' })
-    v2 = await createTestNodeV2()
+    const v3 = await nodes.create({ encrypter: 'ech' })
+    const v2 = nodes.track(await createTestNodeV2())
     const remote = asV3(v2)
     // a well-formed config whose key the v2 peer does not have (nor could use)
     const key = await generateEchKey()
     await v3.node.peerStore.merge(remote.peerId, { metadata: { [ECH_PEER_STORE_KEY]: key.configList } })
-    const dialerOutcome = outcomeOf(v3)
+    const dialerOutcome = nextEchEvent(v3.ech!)
     const listenerHandshake = nextHandshake(v2, { signal: AbortSignal.timeout(5000) })
 
     // stock noise 16 reads the message-1 payload (the outer hello, field 1025) and ignores it
@@ -129,21 +102,20 @@ describe('interop: libp2p 2 (noise 16) <-> libp2p 3 (echNoise)', function () {
     const rtt = await v3.node.services.ping.ping(remote.addr)
     expect(rtt).to.be.a('number').and.at.least(0)
 
-    const data = randomBytes(MIB)
+    const data = randomBytes(ONE_MIB)
     const back = await echoBytes(v3, remote.peerId, data)
     expect(back).to.equalBytes(data)
     key.privateKey.destroy()
   })
 
   it('libp2p 3 echNoise dialer in require mode with a config the v2 peer cannot use -> libp2p 2 listener: EchRejectedError before message 3', async () => {
-    v3 = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    v2 = await createTestNodeV2()
+    const v3 = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    const v2 = nodes.track(await createTestNodeV2())
     const remote = asV3(v2)
     const key = await generateEchKey()
     await v3.node.peerStore.merge(remote.peerId, { metadata: { [ECH_PEER_STORE_KEY]: key.configList } })
-    const outcomes: EchConnectionInfo[] = []
-    v3.ech!.addEventListener('ech:outcome', (e) => { outcomes.push(e.detail) })
-    const echError = pEvent(v3.ech!, 'ech:error', { signal: AbortSignal.timeout(5000) })
+    const outcomes = collectEchEvents(v3.ech!)
+    const echError = nextEchEvent(v3.ech!, 'ech:error')
     const listenerHandshake = nextHandshake(v2, { signal: AbortSignal.timeout(10_000) })
 
     const err = await v3.node.dial(remote.addr).then(
@@ -157,7 +129,7 @@ describe('interop: libp2p 2 (noise 16) <-> libp2p 3 (echNoise)', function () {
     expect(error.name).to.equal('EchRejectedError')
     expect(error.retryRecord).to.be.undefined()
     expect(error.remotePeer?.equals(remote.peerId)).to.be.true()
-    const reported = (await echError as CustomEvent<EchHandshakeError>).detail
+    const reported = await echError
     expect(reported).to.include({ direction: 'outbound', error: 'EchRejectedError' })
     expect(reported.remotePeer?.equals(remote.peerId)).to.be.true()
     // what the dial itself rejects with: libp2p 3's upgrader rethrows encrypter

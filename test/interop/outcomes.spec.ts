@@ -7,21 +7,14 @@
 import { expect } from 'aegir/chai'
 import { pEvent } from 'p-event'
 import { ECH_PEER_STORE_KEY, generateEchKey, openSignedConfigRecord, parseEchConfigList } from '../../src/index.js'
-import { CLOSED_ERRORS, assertWorks, collectEchEvents, createTestNode, nextEchEvent, openConnection, stopAll, trapUnhandled } from '../fixtures/nodes.js'
-import { containsBytes, createCaptureProxy, tcpPort } from '../fixtures/proxy.js'
-import type { EchConnectionInfo, EchHandshakeError, EchRejectedError, EchThreat } from '../../src/index.js'
+import { CLOSED_ERRORS, assertWorks, collectEchEvents, nextEchEvent, openConnection, shareConfig, storedConfig, useNodes } from '../fixtures/nodes.js'
+import { createCaptureProxy } from '../fixtures/proxy.js'
+import { containsBytes, tcpPort } from '../fixtures/wire.js'
+import type { EchRejectedError } from '../../src/index.js'
 import type { TestNode } from '../fixtures/nodes.js'
-import type { CaptureProxy } from '../fixtures/proxy.js'
 
 const APP_KEY = 'noise-ech-test/app'
 const APP_VALUE = Uint8Array.from([1, 2, 3, 4])
-
-/** Give `dialer` the listener's current configs (wire-form ECHConfigList) */
-async function shareConfig (dialer: TestNode, listener: TestNode): Promise<Uint8Array> {
-  const configList = listener.ech!.getEchConfigList()
-  await dialer.node.peerStore.merge(listener.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: configList } })
-  return configList
-}
 
 /** Rotate the listener's ECH key (grace 0) and wait until the old key is gone */
 async function rotateAndDropOldKey (listener: TestNode): Promise<number> {
@@ -40,27 +33,14 @@ function configIds (configList: Uint8Array): number[] {
   return parseEchConfigList(configList).usable.map(c => c.configId)
 }
 
-async function storedConfig (node: TestNode, peer: TestNode): Promise<Uint8Array | undefined> {
-  return (await node.node.peerStore.get(peer.node.peerId)).metadata.get(ECH_PEER_STORE_KEY)
-}
-
 describe('interop: ECH outcomes over TCP', function () {
   this.timeout(20_000)
-  trapUnhandled()
 
-  let a: TestNode | undefined
-  let b: TestNode | undefined
-  let proxy: CaptureProxy | undefined
-
-  afterEach(async () => {
-    await proxy?.close()
-    await stopAll(a, b)
-    a = b = proxy = undefined
-  })
+  const nodes = useNodes()
 
   it('echNoise <-> echNoise with a config: accepted on both sides', async () => {
-    a = await createTestNode({ encrypter: 'ech' })
-    b = await createTestNode({ encrypter: 'ech' })
+    const a = await nodes.create({ encrypter: 'ech' })
+    const b = await nodes.create({ encrypter: 'ech' })
     await shareConfig(a, b)
     const configId = b.ech!.keys.getKeys()[0].config.configId
 
@@ -88,11 +68,11 @@ describe('interop: ECH outcomes over TCP', function () {
   })
 
   it('echNoise with a config -> stock noise() listener: works, rejected without retry configs on the dialer', async () => {
-    a = await createTestNode({ encrypter: 'ech' })
-    b = await createTestNode({ encrypter: 'stock' })
+    const a = await nodes.create({ encrypter: 'ech' })
+    const b = await nodes.create({ encrypter: 'stock' })
     // a config the stock listener cannot know about
     const key = await generateEchKey()
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: key.configList } })
+    await shareConfig(a, b, key.configList)
 
     const aRejected = nextEchEvent(a.ech!, 'ech:rejected')
     const conn = await a.node.dial(b.addr)
@@ -103,13 +83,13 @@ describe('interop: ECH outcomes over TCP', function () {
 
     await assertWorks(a, b, conn)
     // nothing learned: the application's config is still what is stored
-    expect(await storedConfig(a, b)).to.equalBytes(key.configList)
+    expect(await storedConfig(a, b.node.peerId)).to.equalBytes(key.configList)
     expect(b.failures).to.be.empty()
   })
 
   it('stock noise() dialer -> echNoise listener: works, not-offered on the listener', async () => {
-    a = await createTestNode({ encrypter: 'stock' })
-    b = await createTestNode({ encrypter: 'ech' })
+    const a = await nodes.create({ encrypter: 'stock' })
+    const b = await nodes.create({ encrypter: 'ech' })
 
     const bNotOffered = nextEchEvent(b.ech!, 'ech:not-offered')
     const conn = await a.node.dial(b.addr)
@@ -123,8 +103,8 @@ describe('interop: ECH outcomes over TCP', function () {
   })
 
   it('echNoise without a config -> echNoise: stock fallback on the dialer, not-offered on the listener', async () => {
-    a = await createTestNode({ encrypter: 'ech' })
-    b = await createTestNode({ encrypter: 'ech' })
+    const a = await nodes.create({ encrypter: 'ech' })
+    const b = await nodes.create({ encrypter: 'ech' })
 
     const aOutcome = nextEchEvent(a.ech!)
     const bOutcome = nextEchEvent(b.ech!)
@@ -135,8 +115,8 @@ describe('interop: ECH outcomes over TCP', function () {
   })
 
   it('stale config after key rotation: rejected with retry configs (merged into the peer store), then accepted', async () => {
-    a = await createTestNode({ encrypter: 'ech' })
-    b = await createTestNode({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
+    const a = await nodes.create({ encrypter: 'ech' })
+    const b = await nodes.create({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
     const staleList = await shareConfig(a, b)
     // other things the application keeps about this peer must survive the retry-config write
     await a.node.peerStore.merge(b.node.peerId, { metadata: { [APP_KEY]: APP_VALUE }, tags: { 'noise-ech-test': { value: 42 } } })
@@ -175,15 +155,15 @@ describe('interop: ECH outcomes over TCP', function () {
   })
 
   it('require initiator vs opportunistic responder with a stale config: EchRejectedError with retry configs, stored, then accepted', async () => {
-    a = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    b = await createTestNode({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
+    const a = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    const b = await nodes.create({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
     await shareConfig(a, b)
     await a.node.peerStore.merge(b.node.peerId, { metadata: { [APP_KEY]: APP_VALUE } })
     const newConfigId = await rotateAndDropOldKey(b)
-    proxy = await createCaptureProxy({ target: tcpPort(b.addr) })
+    const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr) }))
 
     const aRejected = nextEchEvent(a.ech!, 'ech:rejected')
-    const aError = nextEchEvent<EchHandshakeError>(a.ech!, 'ech:error')
+    const aError = nextEchEvent(a.ech!, 'ech:error')
     await expect(a.node.dial(proxy.addr(b.node.peerId))).to.eventually.be.rejected()
       .with.property('name', 'EncryptionFailedError')
 
@@ -213,8 +193,8 @@ describe('interop: ECH outcomes over TCP', function () {
     expect(CLOSED_ERRORS).to.include(bFailure.error.name)
 
     // the next dial uses the retry configs and is accepted
-    const aAccepted = nextEchEvent<EchConnectionInfo>(a.ech!, 'ech:accepted')
-    const bAccepted = nextEchEvent<EchConnectionInfo>(b.ech!, 'ech:accepted')
+    const aAccepted = nextEchEvent(a.ech!, 'ech:accepted')
+    const bAccepted = nextEchEvent(b.ech!, 'ech:accepted')
     const conn = await a.node.dial(b.addr)
     expect(await aAccepted).to.include({ outcome: 'accepted', configId: newConfigId })
     expect(await bAccepted).to.include({ outcome: 'accepted', configId: newConfigId })
@@ -223,8 +203,8 @@ describe('interop: ECH outcomes over TCP', function () {
 
   describe('retry configs stay current', () => {
     it('a signed config record cached for more than 48 h is not sent as retry configs', async () => {
-      a = await createTestNode({ encrypter: 'ech' })
-      b = await createTestNode({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
+      const a = await nodes.create({ encrypter: 'ech' })
+      const b = await nodes.create({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
       await shareConfig(a, b)
       await rotateAndDropOldKey(b)
 
@@ -239,7 +219,7 @@ describe('interop: ECH outcomes over TCP', function () {
       }
       await made
 
-      const threats = collectEchEvents<EchThreat>(a.ech!, 'ech:threat')
+      const threats = collectEchEvents(a.ech!, 'ech:threat')
       const aOutcome = nextEchEvent(a.ech!)
       const conn = await a.node.dial(b.addr)
       const info = await aOutcome
@@ -248,14 +228,14 @@ describe('interop: ECH outcomes over TCP', function () {
       // the retry configs b sends now must still be valid for a to use them
       expect(threats.map(t => t.error), 'threats the dialer raised over the retry configs').to.deep.equal([])
       expect(info.retryConfigsLearned).to.be.true()
-      const record = await storedConfig(a, b)
+      const record = await storedConfig(a, b.node.peerId)
       const opened = await openSignedConfigRecord(record!, b.node.peerId)
       expect(configIds(opened.configList)).to.deep.equal(configIds(b.ech!.getEchConfigList()))
     })
 
     it('retry configs list only live keys after a retired key expires', async () => {
-      a = await createTestNode({ encrypter: 'ech' })
-      b = await createTestNode({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
+      const a = await nodes.create({ encrypter: 'ech' })
+      const b = await nodes.create({ encrypter: 'ech', ech: { keyManager: { gracePeriod: 0 } } })
       await shareConfig(a, b)
       const ech = b.ech!
       const expired = pEvent(ech.keys as unknown as EventTarget, 'ech:key-expired', { signal: AbortSignal.timeout(5000) })
@@ -270,7 +250,7 @@ describe('interop: ECH outcomes over TCP', function () {
       const conn = await a.node.dial(b.addr)
       expect(await aOutcome).to.include({ outcome: 'rejected', retryConfigsLearned: true })
       await assertWorks(a, b, conn)
-      const opened = await openSignedConfigRecord((await storedConfig(a, b))!, b.node.peerId)
+      const opened = await openSignedConfigRecord((await storedConfig(a, b.node.peerId))!, b.node.peerId)
       // the retry configs must not advertise the key that was just dropped
       expect(configIds(opened.configList), 'config ids in the retry configs').to.deep.equal(configIds(ech.getEchConfigList()))
     })

@@ -4,10 +4,11 @@
  * handshake messages crossed.
  */
 import { expect } from 'aegir/chai'
-import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
-import { CLOSED_ERRORS, assertWorks, collectEchEvents, createTestNode, nextEchEvent, stopAll, trapUnhandled } from '../fixtures/nodes.js'
-import { containsBytes, createCaptureProxy, tcpPort, topLevelFields } from '../fixtures/proxy.js'
-import type { EchHandshakeError, EchRequiredError } from '../../src/index.js'
+import { generateEchKey } from '../../src/index.js'
+import { CLOSED_ERRORS, assertWorks, collectEchEvents, nextEchEvent, shareConfig, useNodes } from '../fixtures/nodes.js'
+import { createCaptureProxy } from '../fixtures/proxy.js'
+import { containsBytes, tcpPort, topLevelFields } from '../fixtures/wire.js'
+import type { EchRequiredError } from '../../src/index.js'
 import type { TestNode } from '../fixtures/nodes.js'
 import type { CaptureProxy, CapturedFrame } from '../fixtures/proxy.js'
 
@@ -19,22 +20,13 @@ function multistreamLines (frames: CapturedFrame[], from: 'dialer' | 'listener')
 
 describe('interop: require mode refuses without revealing identities', function () {
   this.timeout(20_000)
-  trapUnhandled()
 
-  let a: TestNode | undefined
-  let b: TestNode | undefined
-  let proxy: CaptureProxy | undefined
-
-  afterEach(async () => {
-    await proxy?.close()
-    await stopAll(a, b)
-    a = b = proxy = undefined
-  })
+  const nodes = useNodes()
 
   it('require on both sides without a config: the dialer refuses before message 1, nothing identifying crosses', async () => {
-    a = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    b = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    proxy = await createCaptureProxy({ target: tcpPort(b.addr) })
+    const a = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    const b = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr) }))
     const aOutcomes = collectEchEvents(a.ech!)
     const bOutcomes = collectEchEvents(b.ech!)
 
@@ -56,71 +48,68 @@ describe('interop: require mode refuses without revealing identities', function 
     expect(CLOSED_ERRORS).to.include(bFailure.error.name)
   })
 
-  it('stock dialer -> require listener: only message 1 (no identity) crosses, the listener closes before message 2', async () => {
-    a = await createTestNode({ encrypter: 'stock' })
-    b = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    proxy = await createCaptureProxy({ target: tcpPort(b.addr) })
-    const bError = nextEchEvent<EchHandshakeError>(b.ech!, 'ech:error')
-    const bOutcomes = collectEchEvents(b.ech!)
-
-    await expect(a.node.dial(proxy.addr(b.node.peerId))).to.eventually.be.rejected()
-    expect(await bError).to.include({ direction: 'inbound', error: 'EchRequiredError' })
-    const bFailure = await b.nextFailure('inbound')
-    expect(bFailure.error).to.have.property('name', 'EchRequiredError')
-    expect((bFailure.error as EchRequiredError).reason).to.be.a('string')
-
-    await proxy.connections[0].closed
-    const messages = proxy.noiseMessages()
-    expect(messages.map(f => f.message)).to.deep.equal([1])
-    // a stock message 1 is the 32-byte ephemeral key and an empty payload: no identity
-    expect(messages[0].bytes.byteLength).to.equal(32)
-    expect(containsBytes(messages[0].bytes, a.node.peerId.publicKey!.raw)).to.be.false()
-    // the responder's identity never crossed either
-    for (const f of proxy.connections[0].frames.filter(f => f.from === 'listener')) {
-      expect(containsBytes(f.bytes, b.node.peerId.publicKey!.raw)).to.be.false()
-    }
-    expect(bOutcomes).to.be.empty()
-    // the dialer learnt nothing about the listener's identity
-    const aFailure = await a.nextFailure('outbound')
-    expect(CLOSED_ERRORS).to.include(aFailure.error.name)
-  })
-
-  it('opportunistic echNoise dialer with a stale config -> require listener: closes before message 2', async () => {
-    a = await createTestNode({ encrypter: 'ech' })
-    b = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    // a config of a key b does not have
-    const stale = await generateEchKey()
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: stale.configList } })
-    proxy = await createCaptureProxy({ target: tcpPort(b.addr) })
-    const bError = nextEchEvent<EchHandshakeError>(b.ech!, 'ech:error')
+  /**
+   * `a` dials the `require` listener `b` through a capture proxy: the dial
+   * fails, `b` refuses with EchRequiredError (also as `ech:error`) before
+   * message 2 and records no outcome, only message 1 crosses and it does not
+   * hold `a`'s identity, and `a`'s handshake dies with the connection
+   */
+  async function refusedBeforeMessage2 (a: TestNode, b: TestNode): Promise<{ error: EchRequiredError, message1: Uint8Array, proxy: CaptureProxy, elapsedMs: number }> {
+    const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr) }))
+    const bError = nextEchEvent(b.ech!, 'ech:error')
     const bOutcomes = collectEchEvents(b.ech!)
     const started = Date.now()
 
     await expect(a.node.dial(proxy.addr(b.node.peerId))).to.eventually.be.rejected()
-    // refused promptly, not by a timeout
-    expect(Date.now() - started).to.be.lessThan(2000)
+    const elapsedMs = Date.now() - started
     expect(await bError).to.include({ direction: 'inbound', error: 'EchRequiredError' })
     const bFailure = await b.nextFailure('inbound')
     expect(bFailure.error).to.have.property('name', 'EchRequiredError')
-    expect(bFailure.error).to.have.property('reason', 'unknown-config')
 
     await proxy.connections[0].closed
     const messages = proxy.noiseMessages()
     expect(messages.map(f => f.message)).to.deep.equal([1])
-    // message 1 = e || payload; the payload holds only the outer hello field (>= 1025)
-    const fields = topLevelFields(messages[0].bytes.subarray(32))
-    expect(fields).to.have.lengthOf(1)
-    expect(fields[0]).to.be.at.least(1025)
     expect(containsBytes(messages[0].bytes, a.node.peerId.publicKey!.raw)).to.be.false()
     expect(bOutcomes).to.be.empty()
+    // the dialer learnt nothing about the listener's identity
     const aFailure = await a.nextFailure('outbound')
     expect(CLOSED_ERRORS).to.include(aFailure.error.name)
+    return { error: bFailure.error, message1: messages[0].bytes, proxy, elapsedMs }
+  }
+
+  it('stock dialer -> require listener: only message 1 (no identity) crosses, the listener closes before message 2', async () => {
+    const a = await nodes.create({ encrypter: 'stock' })
+    const b = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    const { error, message1, proxy } = await refusedBeforeMessage2(a, b)
+    expect(error.reason).to.be.a('string')
+    // a stock message 1 is the 32-byte ephemeral key and an empty payload: no identity
+    expect(message1.byteLength).to.equal(32)
+    // the responder's identity never crossed either
+    for (const f of proxy.connections[0].frames.filter(f => f.from === 'listener')) {
+      expect(containsBytes(f.bytes, b.node.peerId.publicKey!.raw)).to.be.false()
+    }
+  })
+
+  it('opportunistic echNoise dialer with a stale config -> require listener: closes before message 2', async () => {
+    const a = await nodes.create({ encrypter: 'ech' })
+    const b = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    // a config of a key b does not have
+    const stale = await generateEchKey()
+    await shareConfig(a, b, stale.configList)
+    const { error, message1, elapsedMs } = await refusedBeforeMessage2(a, b)
+    // refused promptly, not by a timeout
+    expect(elapsedMs).to.be.lessThan(2000)
+    expect(error).to.have.property('reason', 'unknown-config')
+    // message 1 = e || payload; the payload holds only the outer hello field (>= 1025)
+    const fields = topLevelFields(message1.subarray(32))
+    expect(fields).to.have.lengthOf(1)
+    expect(fields[0]).to.be.at.least(1025)
   })
 
   it('require on both sides with a current config: accepted, works', async () => {
-    a = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    b = await createTestNode({ encrypter: 'ech', ech: { mode: 'require' } })
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: await b.ech!.getSignedConfigRecord() } })
+    const a = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    const b = await nodes.create({ encrypter: 'ech', ech: { mode: 'require' } })
+    await shareConfig(a, b, await b.ech!.getSignedConfigRecord())
     const aAccepted = nextEchEvent(a.ech!, 'ech:accepted')
     const bAccepted = nextEchEvent(b.ech!, 'ech:accepted')
     const conn = await a.node.dial(b.addr)

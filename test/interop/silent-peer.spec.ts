@@ -5,28 +5,16 @@
  * `handshakeTimeout` (used when the caller gives no signal, as libp2p always
  * does) is checked on a direct `secureOutbound`/`secureInbound` call.
  */
-import { createServer } from 'node:net'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { pEvent } from 'p-event'
 import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
-import { assertWorks, createTestNode, nextEchEvent, stopAll, trapUnhandled } from '../fixtures/nodes.js'
-import { topLevelFields } from '../fixtures/proxy.js'
-import type { EchHandshakeError } from '../../src/index.js'
+import { assertWorks, nextEchEvent, shareConfig, useNodes } from '../fixtures/nodes.js'
+import { NOISE_NEGOTIATION, listenTcp, topLevelFields } from '../fixtures/wire.js'
 import type { TestNode } from '../fixtures/nodes.js'
 import type { PeerId } from '@libp2p/interface'
-import type { Server, Socket } from 'node:net'
-
-const encoder = new TextEncoder()
-
-/** A varint-length-prefixed multistream-select line */
-function mssLine (line: string): Uint8Array {
-  const bytes = encoder.encode(`${line}\n`)
-  return Uint8Array.from([bytes.byteLength, ...bytes])
-}
 
 interface SilentServer {
   port: number
@@ -42,38 +30,22 @@ interface SilentServer {
  * proposed them, then say nothing more. Otherwise never write a byte.
  */
 async function silentServer (answerMultistream: boolean): Promise<SilentServer> {
-  const sockets = new Set<Socket>()
   const received: Buffer[] = []
   let onAccept!: () => void
   const accepted = new Promise<void>(resolve => { onAccept = resolve })
-  const server: Server = createServer((socket) => {
-    sockets.add(socket)
+  const server = await listenTcp((socket) => {
     const index = received.push(Buffer.alloc(0)) - 1
     let answered = false
-    socket.on('error', () => {})
-    socket.on('close', () => { sockets.delete(socket) })
     socket.on('data', (chunk) => {
       received[index] = Buffer.concat([received[index], chunk])
       if (answerMultistream && !answered && received[index].includes('/noise\n')) {
         answered = true
-        socket.write(Buffer.concat([mssLine('/multistream/1.0.0'), mssLine('/noise')]))
+        socket.write(NOISE_NEGOTIATION)
       }
     })
     onAccept()
   })
-  server.listen(0, '127.0.0.1')
-  await pEvent(server, 'listening')
-  const address = server.address()
-  if (address == null || typeof address === 'string') { throw new Error('no TCP address') }
-  return {
-    port: address.port,
-    received,
-    accepted,
-    close: async () => {
-      for (const socket of sockets) { socket.destroy() }
-      await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-    }
-  }
+  return { port: server.port, received, accepted, close: server.close }
 }
 
 /** A peer id the silent server pretends to be, with an ECH config the dialer holds for it */
@@ -90,21 +62,12 @@ const SLACK = 1500
 
 describe('interop: silent peers', function () {
   this.timeout(20_000)
-  trapUnhandled()
 
-  let a: TestNode | undefined
-  let b: TestNode | undefined
-  let server: SilentServer | undefined
-
-  afterEach(async () => {
-    await server?.close()
-    await stopAll(a, b)
-    a = b = server = undefined
-  })
+  const nodes = useNodes()
 
   it('a TCP server that never answers: the dial fails within its deadline', async () => {
-    a = await createTestNode({ encrypter: 'ech', ech: { handshakeTimeout: DEADLINE } })
-    server = await silentServer(false)
+    const a = await nodes.create({ encrypter: 'ech', ech: { handshakeTimeout: DEADLINE } })
+    const server = nodes.closeAfter(await silentServer(false))
     const peer = await fakePeer(a)
 
     const started = Date.now()
@@ -114,14 +77,14 @@ describe('interop: silent peers', function () {
     expect(elapsed).to.be.lessThan(DEADLINE + SLACK)
     await server.accepted
     // stuck in multistream-select: no Noise frame was ever sent
-    expect(server.received[0].toString()).to.equal(Buffer.concat([mssLine('/multistream/1.0.0'), mssLine('/noise')]).toString())
+    expect(server.received[0].toString()).to.equal(Buffer.from(NOISE_NEGOTIATION).toString())
   })
 
   it('a peer that negotiates /noise and never answers message 1: the ECH handshake fails within the deadline', async () => {
-    a = await createTestNode({ encrypter: 'ech', ech: { handshakeTimeout: DEADLINE } })
-    server = await silentServer(true)
+    const a = await nodes.create({ encrypter: 'ech', ech: { handshakeTimeout: DEADLINE } })
+    const server = nodes.closeAfter(await silentServer(true))
     const peer = await fakePeer(a)
-    const aError = nextEchEvent<EchHandshakeError>(a.ech!, 'ech:error', 5000)
+    const aError = nextEchEvent(a.ech!, 'ech:error')
 
     const started = Date.now()
     await expect(a.node.dial(multiaddr(`/ip4/127.0.0.1/tcp/${server.port}/p2p/${peer}`), { signal: AbortSignal.timeout(DEADLINE) }))
@@ -134,7 +97,7 @@ describe('interop: silent peers', function () {
 
     // the server did get an ECH message 1: e (32 bytes) and only the outer hello field
     const bytes = server.received[0]
-    const noiseStart = Buffer.concat([mssLine('/multistream/1.0.0'), mssLine('/noise')]).byteLength
+    const noiseStart = NOISE_NEGOTIATION.byteLength
     const length = bytes.readUInt16BE(noiseStart)
     const message1 = new Uint8Array(bytes.subarray(noiseStart + 2, noiseStart + 2 + length))
     expect(message1.byteLength).to.equal(length)
@@ -143,8 +106,8 @@ describe('interop: silent peers', function () {
     expect(fields[0]).to.be.at.least(1025)
 
     // the node is fine afterwards
-    b = await createTestNode({ encrypter: 'ech' })
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: b.ech!.getEchConfigList() } })
+    const b = await nodes.create({ encrypter: 'ech' })
+    await shareConfig(a, b)
     const accepted = nextEchEvent(a.ech!, 'ech:accepted')
     const conn = await a.node.dial(b.addr)
     await accepted
@@ -152,7 +115,7 @@ describe('interop: silent peers', function () {
   })
 
   it('without a caller signal, handshakeTimeout bounds secureOutbound and secureInbound', async () => {
-    a = await createTestNode({ encrypter: 'ech', ech: { handshakeTimeout: DEADLINE } })
+    const a = await nodes.create({ encrypter: 'ech', ech: { handshakeTimeout: DEADLINE } })
     const peer = await fakePeer(a)
 
     // initiator: message 1 goes out, message 2 never comes

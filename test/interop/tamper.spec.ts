@@ -7,12 +7,10 @@
  */
 import { expect } from 'aegir/chai'
 import { pEvent } from 'p-event'
-import { ECH_PEER_STORE_KEY } from '../../src/index.js'
-import { assertWorks, collectEchEvents, createTestNode, nextEchEvent, pingOver, stopAll, trapUnhandled } from '../fixtures/nodes.js'
-import { createCaptureProxy, tcpPort } from '../fixtures/proxy.js'
-import type { EchHandshakeError } from '../../src/index.js'
-import type { TestNode } from '../fixtures/nodes.js'
-import type { CaptureProxy, Tamper } from '../fixtures/proxy.js'
+import { assertWorks, collectEchEvents, nextEchEvent, pingOver, shareConfig, useNodes } from '../fixtures/nodes.js'
+import { createCaptureProxy } from '../fixtures/proxy.js'
+import { tcpPort } from '../fixtures/wire.js'
+import type { Tamper } from '../fixtures/proxy.js'
 import type { Connection } from '@libp2p/interface'
 
 /** What a connection closed under a handshake fails with */
@@ -48,25 +46,16 @@ const CASES: Case[] = [
 
 describe('interop: tampered ECH handshakes fail cleanly', function () {
   this.timeout(20_000)
-  trapUnhandled()
 
-  let a: TestNode | undefined
-  let b: TestNode | undefined
-  let proxy: CaptureProxy | undefined
-
-  afterEach(async () => {
-    await proxy?.close()
-    await stopAll(a, b)
-    a = b = proxy = undefined
-  })
+  const nodes = useNodes()
 
   async function run ({ tamper, ...expected }: Case): Promise<void> {
-    a = await createTestNode({ encrypter: 'ech' })
-    b = await createTestNode({ encrypter: 'ech' })
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: b.ech!.getEchConfigList() } })
-    proxy = await createCaptureProxy({ target: tcpPort(b.addr), tamper })
-    const aErrors = collectEchEvents<EchHandshakeError>(a.ech!, 'ech:error')
-    const bErrors = collectEchEvents<EchHandshakeError>(b.ech!, 'ech:error')
+    const a = await nodes.create({ encrypter: 'ech' })
+    const b = await nodes.create({ encrypter: 'ech' })
+    await shareConfig(a, b)
+    const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr), tamper }))
+    const aErrors = collectEchEvents(a.ech!, 'ech:error')
+    const bErrors = collectEchEvents(b.ech!, 'ech:error')
     const aOutcomes = collectEchEvents(a.ech!)
     const bOutcomes = collectEchEvents(b.ech!)
 

@@ -6,9 +6,10 @@
  * checked with a ping and a 1 MiB echo, byte for byte.
  */
 import { expect } from 'aegir/chai'
-import { ECH_PEER_STORE_KEY, generateEchKey, parseEchConfigList } from '../../src/index.js'
-import { assertWorks, createTestNode, nextEchEvent, openConnection, stopAll, trapUnhandled } from '../fixtures/nodes.js'
-import { createCaptureProxy, tcpPort, topLevelFields } from '../fixtures/proxy.js'
+import { generateEchKey, parseEchConfigList } from '../../src/index.js'
+import { assertWorks, nextEchEvent, openConnection, shareConfig, useNodes } from '../fixtures/nodes.js'
+import { createCaptureProxy } from '../fixtures/proxy.js'
+import { readVarint, tcpPort, topLevelFields } from '../fixtures/wire.js'
 import type { EchConnectionInfo, EchKey } from '../../src/index.js'
 import type { TestNode } from '../fixtures/nodes.js'
 import type { CaptureProxy, CapturedFrame } from '../fixtures/proxy.js'
@@ -20,10 +21,6 @@ const X25519_ENC = 32
 const XWING_ENC = 1120
 /** The Noise frame length is a uint16 */
 const MAX_NOISE_FRAME = 65535
-
-async function giveConfigs (dialer: TestNode, listener: TestNode, configList = listener.ech!.getEchConfigList()): Promise<void> {
-  await dialer.node.peerStore.merge(listener.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: configList } })
-}
 
 /** Dial `listener` (through `via` when given), wait for both sides' outcomes, check the connection works */
 async function dialAndCheck (dialer: TestNode, listener: TestNode, via?: CaptureProxy): Promise<[EchConnectionInfo, EchConnectionInfo | undefined]> {
@@ -59,33 +56,20 @@ function sizesOf (label: string, frames: CapturedFrame[]): HandshakeSizes {
   return { label, m1, m2, m3, total: m1 + m2 + m3 + 3 * 2 }
 }
 
-/** [value, bytes used] of the varint at the start of `buf` */
-function readVarint (buf: Uint8Array): [number, number] {
-  let value = 0
-  let scale = 1
-  for (let i = 0; i < Math.min(buf.byteLength, 5); i++) {
-    value += (buf[i] & 0x7f) * scale
-    if ((buf[i] & 0x80) === 0) { return [value, i + 1] }
-    scale *= 128
-  }
-  throw new Error('bad varint')
-}
-
 /** Length of the outer hello in a message 1: `e` (32 bytes), then one protobuf field (tag, length, bytes) */
 function outerHelloLength (message1: Uint8Array): number {
   const payload = message1.subarray(32)
-  const [, tagBytes] = readVarint(payload)
-  const [length, lengthBytes] = readVarint(payload.subarray(tagBytes))
+  const [, tagBytes] = readVarint(payload)!
+  const [length, lengthBytes] = readVarint(payload.subarray(tagBytes))!
   expect(tagBytes + lengthBytes + length).to.equal(payload.byteLength)
   return length
 }
 
 describe('interop: X-Wing ECH over TCP', function () {
   this.timeout(30_000)
-  trapUnhandled()
 
-  const nodes: TestNode[] = []
-  let proxy: CaptureProxy | undefined
+  const nodes = useNodes()
+  const node = nodes.create
   let xwingKey: EchKey
   let x25519Key: EchKey
 
@@ -94,24 +78,12 @@ describe('interop: X-Wing ECH over TCP', function () {
     x25519Key = await generateEchKey({ kem: 'x25519', avoidConfigIds: [xwingKey.config.configId] })
   })
 
-  afterEach(async () => {
-    await proxy?.close()
-    proxy = undefined
-    await stopAll(...nodes.splice(0))
-  })
-
-  async function node (options: Parameters<typeof createTestNode>[0]): Promise<TestNode> {
-    const n = await createTestNode(options)
-    nodes.push(n)
-    return n
-  }
-
   it('echNoise <-> echNoise with an X-Wing key: accepted on both sides with its config id', async () => {
     const listener = await node({ encrypter: 'ech', ech: { keys: [xwingKey] } })
     const dialer = await node({ encrypter: 'ech' })
     const list = listener.ech!.getEchConfigList()
     expect(parseEchConfigList(list).usable.map(c => c.kemId)).to.deep.equal([XWING_KEM])
-    await giveConfigs(dialer, listener, list)
+    await shareConfig(dialer, listener, list)
 
     const [outInfo, inInfo] = await dialAndCheck(dialer, listener)
     expect(outInfo).to.include({ direction: 'outbound', outcome: 'accepted', configId: xwingKey.config.configId })
@@ -141,7 +113,7 @@ describe('interop: X-Wing ECH over TCP', function () {
     cases.forEach(c => {
       it(c.name, async () => {
         const dialer = await node({ encrypter: 'ech', ech: c.kems != null ? { kems: c.kems } : {} })
-        await giveConfigs(dialer, listener, list)
+        await shareConfig(dialer, listener, list)
         const configId = c.expected().config.configId
         const [outInfo, inInfo] = await dialAndCheck(dialer, listener)
         expect(outInfo).to.include({ outcome: 'accepted', configId })
@@ -152,8 +124,8 @@ describe('interop: X-Wing ECH over TCP', function () {
     it('several dialers with different KEMs, concurrently, against the same listener', async () => {
       const xDialer = await node({ encrypter: 'ech', ech: { kems: ['x25519'] } })
       const wDialer = await node({ encrypter: 'ech', ech: { kems: ['x-wing'] } })
-      await giveConfigs(xDialer, listener, list)
-      await giveConfigs(wDialer, listener, list)
+      await shareConfig(xDialer, listener, list)
+      await shareConfig(wDialer, listener, list)
       const inbound: EchConnectionInfo[] = []
       listener.ech!.addEventListener('ech:accepted', (evt) => { inbound.push(evt.detail) })
 
@@ -172,7 +144,7 @@ describe('interop: X-Wing ECH over TCP', function () {
     it('a dialer restricted to a KEM the listener does not publish speaks stock Noise (unusable-config)', async () => {
       const x25519Only = await node({ encrypter: 'ech', ech: { keys: [x25519Key] } })
       const dialer = await node({ encrypter: 'ech', ech: { kems: ['x-wing'] } })
-      await giveConfigs(dialer, x25519Only)
+      await shareConfig(dialer, x25519Only)
       const [outInfo, inInfo] = await dialAndCheck(dialer, x25519Only)
       expect(outInfo).to.include({ outcome: 'fallback', reason: 'unusable-config' })
       expect(inInfo).to.include({ outcome: 'not-offered' })
@@ -193,8 +165,8 @@ describe('interop: X-Wing ECH over TCP', function () {
     for (const v of variants) {
       const listener = await node({ encrypter: 'ech', ech: v.keys != null ? { keys: v.keys } : {} })
       const dialer = await node({ encrypter: 'ech', ech: { grease: v.grease } })
-      if (v.share) { await giveConfigs(dialer, listener) }
-      proxy = await createCaptureProxy({ target: tcpPort(listener.addr) })
+      if (v.share) { await shareConfig(dialer, listener) }
+      const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(listener.addr) }))
       const [outInfo] = await dialAndCheck(dialer, listener, proxy)
       expect(outInfo.outcome).to.equal(v.outcome)
 
@@ -213,7 +185,6 @@ describe('interop: X-Wing ECH over TCP', function () {
         hellos[v.label] = outerHelloLength(m1)
       }
       await proxy.close()
-      proxy = undefined
     }
 
     const pad = (s: string | number, n: number): string => String(s).padStart(n)

@@ -4,16 +4,8 @@ import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { AEAD_ID, KDF_ID, KEM_ID } from '../../src/hpke/kem.js'
 import { DEFAULT_PUBLIC_NAME, echKeyFromSecret, generateEchKey, randomConfigId } from '../../src/keys/generate.js'
+import { rejection } from '../fixtures/errors.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('keys/generate', () => {
   it('makes an X25519 key with the documented defaults', async () => {

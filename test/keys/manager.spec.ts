@@ -10,6 +10,7 @@ import { parseEchConfigList } from '../../src/config/codec.js'
 import { generateEchKey } from '../../src/keys/generate.js'
 import { DEFAULT_KEY_NAMESPACE, EchKeyManager } from '../../src/keys/manager.js'
 import { encodeStoredEchKey } from '../../src/keys/stored-key.js'
+import { rejection } from '../fixtures/errors.js'
 import type { EchKey } from '../../src/keys/generate.js'
 import type { EchKeyManagerInit, EchKeyExpiredDetail, EchKeyRotatedDetail } from '../../src/keys/types.js'
 import type { Datastore } from 'interface-datastore'
@@ -21,15 +22,6 @@ class Clock {
   t = T0
   now = (): number => this.t
   advance (ms: number): void { this.t += ms }
-}
-
-async function rejection (p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a rejection')
 }
 
 async function storedKeys (ds: Datastore): Promise<string[]> {
@@ -282,31 +274,28 @@ describe('keys/manager', () => {
     expect(m.getKeys()[0].configList).to.equalBytes(good.configList)
   })
 
+  /** Start on `ds` (one key), rotate, then let the retired key expire while deletes fail: one key stays live */
+  async function rotateAndExpireWithFailingDeletes (ds: MemoryDatastore): Promise<void> {
+    const m = manager(ds)
+    await m.start()
+    expect(m.getKeys()).to.have.lengthOf(1)
+    clock.advance(1)
+    await m.rotate()
+    ds.delete = async () => { throw new Error('read-only') }
+    clock.advance(8 * DAY)
+    await m.maintain()
+    expect(m.getKeys()).to.have.lengthOf(1)
+  }
+
   it('starts with a fresh key when the datastore cannot be read or written', async () => {
     const ds = new MemoryDatastore()
     ds.query = async function * () { yield * []; throw new Error('disk on fire') }
     ds.put = async () => { throw new Error('read-only') }
-    const m = manager(ds)
-    await m.start()
-    expect(m.getKeys()).to.have.lengthOf(1)
-    clock.advance(1)
-    await m.rotate()
-    ds.delete = async () => { throw new Error('read-only') }
-    clock.advance(8 * DAY)
-    await m.maintain()
-    expect(m.getKeys()).to.have.lengthOf(1)
+    await rotateAndExpireWithFailingDeletes(ds)
   })
 
   it('logs a failed delete of an expired key and carries on', async () => {
-    const ds = new MemoryDatastore()
-    const m = manager(ds)
-    await m.start()
-    clock.advance(1)
-    await m.rotate()
-    ds.delete = async () => { throw new Error('read-only') }
-    clock.advance(8 * DAY)
-    await m.maintain()
-    expect(m.getKeys()).to.have.lengthOf(1)
+    await rotateAndExpireWithFailingDeletes(new MemoryDatastore())
   })
 
   it('uses application keys as given, without persisting them', async () => {

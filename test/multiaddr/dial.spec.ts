@@ -8,19 +8,12 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { identify } from '@libp2p/identify'
-import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { echo } from '@libp2p/utils'
-import { yamux } from '@libp2p/yamux'
 import { expect } from 'aegir/chai'
-import { MemoryDatastore } from 'datastore-core'
-import { createLibp2p } from 'libp2p'
 import { pEvent } from 'p-event'
-import { ECH_PEER_STORE_KEY, echNoise, generateEchKey } from '../../src/index.js'
+import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
 import { dialWithEch, echAddressConfigs, echAnnounceFilter, echConfigListFromMultiaddr, withEchComponent, withoutEchComponent } from '../../src/multiaddr/index.js'
-import { ECHO_PROTOCOL, assertWorks, nextEchEvent, stopAll, trapUnhandled } from '../fixtures/nodes.js'
-import type { EchNoise, EchNoiseInit } from '../../src/index.js'
+import { assertWorks, createTestNode, nextEchEvent, shareConfig, storedConfig, useNodes } from '../fixtures/nodes.js'
+import type { EchNoiseInit } from '../../src/index.js'
 import type { TestNode } from '../fixtures/nodes.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -34,56 +27,29 @@ interface NodeOptions {
   learn?: boolean
 }
 
-/** A TestNode (as test/fixtures/nodes.ts builds them) with the address options this spec needs */
+/** A test node with the address options this spec needs; `addr` is its plain listen address */
 async function createNode (options: NodeOptions = {}): Promise<TestNode> {
-  let ech: EchNoise | undefined
-  const node = await createLibp2p({
-    addresses: {
-      listen: Array(options.listen ?? 1).fill('/ip4/127.0.0.1/tcp/0'),
-      announceFilter: options.announce === true || typeof options.announce === 'number'
-        ? echAnnounceFilter(() => ech?.getEchConfigList(), { maxAddresses: options.announce === true ? undefined : options.announce })
-        : undefined
-    },
-    transports: [tcp()],
-    connectionEncrypters: [(components: any) => { ech = echNoise(options.ech)(components); return ech }],
-    streamMuxers: [yamux()],
-    datastore: new MemoryDatastore(),
-    services: {
-      ping: ping(),
-      identify: identify(),
-      ...(options.learn === true ? { echAddrs: echAddressConfigs() } : {})
-    }
+  const announce = options.announce === true || typeof options.announce === 'number' ? options.announce : undefined
+  const n = await createTestNode({
+    encrypter: 'ech',
+    ech: options.ech,
+    listen: Array(options.listen ?? 1).fill('/ip4/127.0.0.1/tcp/0'),
+    announceFilter: announce == null
+      ? undefined
+      : (ech) => echAnnounceFilter(() => ech()?.getEchConfigList(), { maxAddresses: announce === true ? undefined : announce }),
+    services: options.learn === true ? { echAddrs: echAddressConfigs() } : {}
   })
-  await node.handle(ECHO_PROTOCOL, (stream) => { void echo(stream).catch(() => {}) }, { maxInboundStreams: 64 })
-  const plain = node.getMultiaddrs().find(ma => echConfigListFromMultiaddr(ma) == null)
+  const plain = n.node.getMultiaddrs().find(ma => echConfigListFromMultiaddr(ma) == null)
   if (plain == null) { throw new Error('no plain listen address') }
-  return {
-    node: node as TestNode['node'],
-    ech,
-    addr: plain,
-    failures: [],
-    nextFailure: async () => { throw new Error('not recorded in this spec') }
-  }
-}
-
-async function stored (node: TestNode, peer: TestNode): Promise<Uint8Array | undefined> {
-  return (await node.node.peerStore.get(peer.node.peerId)).metadata.get(ECH_PEER_STORE_KEY)
+  n.addr = plain
+  return n
 }
 
 describe('multiaddr: /ech over TCP', function () {
   this.timeout(30_000)
-  trapUnhandled()
 
-  const nodes: TestNode[] = []
-  async function node (options?: NodeOptions): Promise<TestNode> {
-    const n = await createNode(options)
-    nodes.push(n)
-    return n
-  }
-
-  afterEach(async () => {
-    await stopAll(...nodes.splice(0))
-  })
+  const nodes = useNodes(createNode)
+  const node = nodes.create
 
   it('libp2p 3 cannot dial an /ech address as it is (the TCP transport matches whole addresses)', async () => {
     const listener = await node()
@@ -118,7 +84,7 @@ describe('multiaddr: /ech over TCP', function () {
     const listener = await node()
     const dialer = await node()
     const stale = await generateEchKey()
-    await dialer.node.peerStore.merge(listener.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: stale.configList } })
+    await shareConfig(dialer, listener, stale.configList)
     const out = nextEchEvent(dialer.ech!)
     const conn = await dialWithEch(dialer.node, withEchComponent(listener.addr, listener.ech!.getEchConfigList()))
     expect(await out).to.include({ outcome: 'accepted', configId: listener.ech!.keys.getKeys()[0].config.configId })
@@ -152,10 +118,10 @@ describe('multiaddr: /ech over TCP', function () {
     expect(await first).to.include({ outcome: 'fallback', reason: 'no-config' })
     await identified
     const deadline = Date.now() + 2000
-    while (await stored(dialer, listener) == null && Date.now() < deadline) {
+    while (await storedConfig(dialer, listener.node.peerId) == null && Date.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 20))
     }
-    expect(await stored(dialer, listener)).to.equalBytes(listener.ech!.getEchConfigList())
+    expect(await storedConfig(dialer, listener.node.peerId)).to.equalBytes(listener.ech!.getEchConfigList())
     // the peer store keeps both addresses; dialing by peer id uses the plain one
     const addrs = (await dialer.node.peerStore.get(listener.node.peerId)).addresses.map(a => a.multiaddr)
     expect(addrs.some((a: Multiaddr) => echConfigListFromMultiaddr(a) != null)).to.be.true()
@@ -192,7 +158,7 @@ describe('multiaddr: /ech over TCP', function () {
       await dialer.node.dial(listener.addr)
       const ok = await identified
       await new Promise(resolve => setTimeout(resolve, 100))
-      return { identified: ok, stored: await stored(dialer, listener).catch(() => undefined), list: listener.ech!.getEchConfigList() }
+      return { identified: ok, stored: await storedConfig(dialer, listener.node.peerId), list: listener.ech!.getEchConfigList() }
     }
     const all = await learned(3)
     expect(all.identified).to.be.false()

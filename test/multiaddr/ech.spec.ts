@@ -4,14 +4,10 @@
  * rule for storing announced configs.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
-import { persistentPeerStore } from '@libp2p/peer-store'
 import { multiaddr, registry } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { MemoryDatastore } from 'datastore-core'
-import { TypedEventEmitter } from 'main-event'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, generateEchKey } from '../../src/index.js'
@@ -19,6 +15,7 @@ import {
   CODE_ECH, decodeEchComponent, echAnnounceFilter, echConfigListFromAddresses, echConfigListFromMultiaddr, echDialTarget,
   encodeEchComponent, isEchAnnounceable, isSecuredByEncrypter, registerEchProtocol, storeAnnouncedEchConfig, storeEchConfigFromMultiaddr, withEchComponent, withoutEchComponent
 } from '../../src/multiaddr/index.js'
+import { memoryPeerStore } from '../fixtures/peer-store.js'
 import type { EchKey } from '../../src/index.js'
 import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
 
@@ -33,10 +30,6 @@ const varint = {
     out.push(n)
     return out
   }
-}
-
-function peerStore (peerId: PeerId): PeerStore {
-  return persistentPeerStore({ peerId, datastore: new MemoryDatastore(), events: new TypedEventEmitter(), logger: defaultLogger() })
 }
 
 describe('multiaddr: /ech component', () => {
@@ -212,8 +205,7 @@ describe('multiaddr: /ech component', () => {
     })
 
     it('storeEchConfigFromMultiaddr merges the list under ECH_PEER_STORE_KEY, keeping other metadata', async () => {
-      const self = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
-      const store = peerStore(self)
+      const store = await memoryPeerStore()
       const ma = withEchComponent(multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${PEER}`), x25519.configList)
       const target = echDialTarget(ma)
       await store.merge(target.peer!, { metadata: { app: Uint8Array.of(7) } })
@@ -277,7 +269,7 @@ describe('multiaddr: /ech component', () => {
     beforeEach(async () => {
       privateKey = await generateKeyPair('Ed25519')
       remote = peerIdFromPrivateKey(privateKey)
-      store = peerStore(peerIdFromPrivateKey(await generateKeyPair('Ed25519')))
+      store = await memoryPeerStore()
     })
 
     const addrs = (list: Uint8Array): ReturnType<typeof multiaddr>[] => [

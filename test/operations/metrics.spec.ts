@@ -12,11 +12,9 @@
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { expect } from 'aegir/chai'
 import { Registry } from 'prom-client'
-import { encodeOuterHello } from '../../src/ech/outer-hello.js'
-import { trapUnhandled } from '../fixtures/nodes.js'
-import { tcpPort } from '../fixtures/proxy.js'
-import { createEchBreakerProxy, createOpsNode, nextEvent, nextThreat, randomBytes, rawAttempt, rawOuterHelloMessage1, shareConfig, stopAll } from './fixtures.js'
-import type { EchBreakerProxy, OpsNode } from './fixtures.js'
+import { nextEchEvent, nextThreat, shareConfig, useNodes } from '../fixtures/nodes.js'
+import { BREAK_ECH, createCaptureProxy } from '../fixtures/proxy.js'
+import { probeHello, rawAttempt, rawOuterHelloMessage1, tcpPort } from '../fixtures/wire.js'
 
 const ACCEPTED = 3
 const NOT_OFFERED = 2
@@ -64,61 +62,48 @@ function expectedSamples (values: {
 
 describe('operations: Prometheus scrape after scripted traffic over TCP', function () {
   this.timeout(30_000)
-  trapUnhandled()
 
-  let nodes: Array<OpsNode | undefined> = []
-  let proxy: EchBreakerProxy | undefined
-
-  afterEach(async () => {
-    await proxy?.close()
-    await stopAll(...nodes)
-    nodes = []
-    proxy = undefined
-  })
+  const nodes = useNodes()
 
   it('exact libp2p_ech_noise_* samples on both nodes', async () => {
     // created one after the other: each prometheusMetrics() clears the module's shared metric cache
     const registryA = new Registry()
-    const a = await createOpsNode({
+    const a = await nodes.create({
       encrypter: 'ech',
       metrics: prometheusMetrics({ registry: registryA, collectDefaultMetrics: false }),
       ech: { policy: { failureThreshold: 1 } }
     })
-    nodes.push(a)
     const registryB = new Registry()
-    const b = await createOpsNode({ encrypter: 'ech', metrics: prometheusMetrics({ registry: registryB, collectDefaultMetrics: false }) })
-    nodes.push(b)
-    const c = await createOpsNode({ encrypter: 'stock' })
-    nodes.push(c)
+    const b = await nodes.create({ encrypter: 'ech', metrics: prometheusMetrics({ registry: registryB, collectDefaultMetrics: false }) })
+    const c = await nodes.create({ encrypter: 'stock' })
     await shareConfig(a, b)
 
     // k accepted
     for (let i = 0; i < ACCEPTED; i++) {
-      const out = nextEvent(a.ech!, 'ech:outcome')
-      const inbound = nextEvent(b.ech!, 'ech:outcome')
+      const out = nextEchEvent(a.ech!, 'ech:outcome')
+      const inbound = nextEchEvent(b.ech!, 'ech:outcome')
       await a.node.dial(b.addr, { force: true })
       expect(await out).to.include({ outcome: 'accepted' })
       expect(await inbound).to.include({ outcome: 'accepted' })
     }
     // m not-offered (a stock dialer)
     for (let i = 0; i < NOT_OFFERED; i++) {
-      const inbound = nextEvent(b.ech!, 'ech:outcome')
+      const inbound = nextEchEvent(b.ech!, 'ech:outcome')
       await c.node.dial(b.addr, { force: true })
       expect(await inbound).to.include({ outcome: 'not-offered' })
     }
     // one fallback: no config for the stock peer
-    const fallback = nextEvent(a.ech!, 'ech:outcome')
+    const fallback = nextEchEvent(a.ech!, 'ech:outcome')
     await a.node.dial(c.addr)
     expect(await fallback).to.include({ outcome: 'fallback', reason: 'no-config' })
     // one threat: a malformed outer hello
     const threat = nextThreat(b.ech!, 'malformed')
     const bFailures = b.failures.length
-    const hello = encodeOuterHello({ version: 1, kdfId: 1, aeadId: 3, configId: 1, enc: randomBytes(32), payload: randomBytes(80) })
-    await rawAttempt(tcpPort(b.addr), rawOuterHelloMessage1(hello.subarray(0, 20)))
+    await rawAttempt(tcpPort(b.addr), rawOuterHelloMessage1(probeHello({ configId: 1 }).subarray(0, 20)))
     expect(await threat).to.include({ kind: 'malformed', severity: 'low', count: 1 })
     // one broken ECH handshake: A's breaker for B opens
-    proxy = await createEchBreakerProxy(tcpPort(b.addr))
-    const breaker = nextEvent(a.ech!, 'ech:breaker')
+    const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr), tamper: BREAK_ECH }))
+    const breaker = nextEchEvent(a.ech!, 'ech:breaker')
     await expect(a.node.dial(proxy.addr(b.node.peerId), { force: true })).to.eventually.be.rejected()
     expect(await breaker).to.include({ state: 'open' })
     // B's side of that handshake ends when A hangs up instead of sending message 3

@@ -15,10 +15,9 @@
 import { expect } from 'aegir/chai'
 import { pEvent } from 'p-event'
 import { DEFAULT_GRACE_PERIOD } from '../../src/index.js'
-import { pingOver, trapUnhandled } from '../fixtures/nodes.js'
-import { collectAll, createOpsNode, nextEvent, shareConfig, stopAll } from './fixtures.js'
-import type { OpsNode } from './fixtures.js'
+import { collectEchEvents, nextEchEvent, pingOver, shareConfig, useNodes } from '../fixtures/nodes.js'
 import type { EchConnectionInfo } from '../../src/index.js'
+import type { TestNode } from '../fixtures/nodes.js'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -28,38 +27,30 @@ const DIALERS = 4
 const ROTATE_AFTER = 20
 
 /** A dial that bypasses the dial queue's joining of concurrent dials to one peer */
-async function rawDial (from: OpsNode, addr: Multiaddr): Promise<Connection> {
+async function rawDial (from: TestNode, addr: Multiaddr): Promise<Connection> {
   const transportManager = (from.node as any).components.transportManager
   return transportManager.dial(addr, { signal: AbortSignal.timeout(30_000) })
 }
 
 describe('operations: key rotation under load over TCP', function () {
   this.timeout(60_000)
-  trapUnhandled()
 
-  let nodes: Array<OpsNode | undefined> = []
-
-  afterEach(async () => {
-    await stopAll(...nodes)
-    nodes = []
-  })
+  const nodes = useNodes()
 
   it(`${IN_FLIGHT} handshakes in flight across keys.rotate() (default grace) all succeed and are accepted; after expiry the old config is rejected with retry configs, then accepted`, async () => {
     let offset = 0
     const now = (): number => Date.now() + offset
-    const listener = await createOpsNode({ encrypter: 'ech', identify: false, ech: { keyManager: { now } } })
-    nodes.push(listener)
-    const dialers: OpsNode[] = []
+    const listener = await nodes.create({ encrypter: 'ech', identify: false, ech: { keyManager: { now } } })
+    const dialers: TestNode[] = []
     for (let i = 0; i < DIALERS; i++) {
-      const dialer = await createOpsNode({ encrypter: 'ech', identify: false })
-      nodes.push(dialer)
+      const dialer = await nodes.create({ encrypter: 'ech', identify: false })
       dialers.push(dialer)
       await shareConfig(dialer, listener)
     }
     const ech = listener.ech!
     const oldId = ech.keys.getKeys()[0].config.configId
-    const dialerThreats = collectAll(dialers.map(d => d.ech!), 'ech:threat')
-    const dialerOutcomes = collectAll(dialers.map(d => d.ech!), 'ech:outcome')
+    const dialerThreats = collectEchEvents(dialers.map(d => d.ech!), 'ech:threat')
+    const dialerOutcomes = collectEchEvents(dialers.map(d => d.ech!), 'ech:outcome')
 
     // rotate from inside the event stream, once ROTATE_AFTER handshakes are done
     const outcomes: Array<EchConnectionInfo & { afterRotation: boolean }> = []
@@ -89,7 +80,7 @@ describe('operations: key rotation under load over TCP', function () {
     const rejected = results.flatMap(r => r.status === 'rejected' ? [r.reason] : [])
     expect(rejected.map(e => `${e.name}: ${e.message}`), 'failed dials').to.deep.equal([])
     if (outcomes.length < IN_FLIGHT) {
-      await nextEvent(ech, 'ech:outcome', () => outcomes.length >= IN_FLIGHT, 10_000)
+      await nextEchEvent(ech, 'ech:outcome', () => outcomes.length >= IN_FLIGHT, 10_000)
     }
     const elapsed = performance.now() - started
     ech.keys.getKeys = getKeys
@@ -115,8 +106,8 @@ describe('operations: key rotation under load over TCP', function () {
     expect(expiry).to.equal(ech.keys.getKeys()[0].createdAt + DEFAULT_GRACE_PERIOD)
 
     // still inside the grace period: a fresh dial with the old config is accepted
-    const graceAccepted = nextEvent(dialers[0].ech!, 'ech:outcome')
-    const listenerGrace = nextEvent(ech, 'ech:outcome')
+    const graceAccepted = nextEchEvent(dialers[0].ech!, 'ech:outcome')
+    const listenerGrace = nextEchEvent(ech, 'ech:outcome')
     await dialers[0].node.dial(listener.addr, { force: true })
     expect(await graceAccepted).to.include({ outcome: 'accepted', configId: oldId })
     expect(await listenerGrace).to.include({ outcome: 'accepted', configId: oldId })
@@ -130,14 +121,14 @@ describe('operations: key rotation under load over TCP', function () {
 
     // a dialer still holding the old config: rejected with retry configs, then accepted
     const dialer = dialers[1]
-    const first = nextEvent(dialer.ech!, 'ech:outcome')
-    const listenerFirst = nextEvent(ech, 'ech:outcome', o => o.remotePeer?.equals(dialer.node.peerId) === true)
+    const first = nextEchEvent(dialer.ech!, 'ech:outcome')
+    const listenerFirst = nextEchEvent(ech, 'ech:outcome', o => o.remotePeer?.equals(dialer.node.peerId) === true)
     const conn1 = await dialer.node.dial(listener.addr, { force: true })
     expect(await first).to.include({ outcome: 'rejected', retryConfigsLearned: true })
     expect(await listenerFirst).to.include({ outcome: 'rejected' })
     await pingOver(conn1)
 
-    const second = nextEvent(dialer.ech!, 'ech:outcome')
+    const second = nextEchEvent(dialer.ech!, 'ech:outcome')
     const conn2 = await dialer.node.dial(listener.addr, { force: true })
     expect(await second).to.include({ outcome: 'accepted', configId: newId })
     await pingOver(conn2)

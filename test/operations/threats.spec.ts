@@ -13,21 +13,17 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
-import { encodeOuterHello } from '../../src/ech/outer-hello.js'
-import { ECH_PEER_STORE_KEY, createSignedConfigRecord, generateEchKey } from '../../src/index.js'
+import { createSignedConfigRecord, generateEchKey } from '../../src/index.js'
 import { THREAT_KINDS } from '../../src/monitor/metrics.js'
-import { pingOver, trapUnhandled } from '../fixtures/nodes.js'
-import { createCaptureProxy, tcpPort } from '../fixtures/proxy.js'
-import {
-  collect, collectAll, createOpsNode, hasOuterHello, nextEvent, nextThreat, probeMessage1, randomBytes,
-  rawAttempt, rawOuterHelloMessage1, shareConfig, stopAll
-} from './fixtures.js'
-import type { OpsNode } from './fixtures.js'
+import { CLOSED_ERRORS as CLOSED, collectEchEvents, nextEchEvent, nextThreat, pingOver, shareConfig, storedConfig, useNodes } from '../fixtures/nodes.js'
+import { createCaptureProxy } from '../fixtures/proxy.js'
+import { hasOuterHello, probeHello, probeMessage1, randomBytes, rawAttempt, rawOuterHelloMessage1, tcpPort } from '../fixtures/wire.js'
 import type { AuditEntry, EchNoise, EchThreat } from '../../src/index.js'
-import type { CaptureProxy } from '../fixtures/proxy.js'
+import type { TestNode, TestNodeOptions } from '../fixtures/nodes.js'
 import type { PeerId } from '@libp2p/interface'
 
-const CLOSED_ERRORS = ['UnexpectedEOFError', 'StreamResetError', 'StreamAbortedError', 'ConnectionClosedError', 'StreamStateError']
+/** What closes under a handshake (`CLOSED_ERRORS`), plus a write to a stream that already closed */
+const CLOSED_ERRORS = [...CLOSED, 'StreamStateError']
 
 /** The threat counters of a monitor with every kind present; `only` lists the non-zero ones */
 function threatCounters (only: Partial<Record<EchThreat['kind'], number>> = {}): Record<EchThreat['kind'], number> {
@@ -49,7 +45,7 @@ function samePeer (t: EchThreat, peer: PeerId): boolean {
 
 /** A well-formed EchOuterHello cut inside `enc` (its length says 32, 12 bytes follow) */
 function truncatedHello (): Uint8Array {
-  return encodeOuterHello({ version: 1, kdfId: 1, aeadId: 3, configId: 1, enc: randomBytes(32), payload: randomBytes(80) }).subarray(0, 20)
+  return probeHello({ configId: 1 }).subarray(0, 20)
 }
 
 /** Random bytes with an unknown version */
@@ -61,29 +57,15 @@ function garbageHello (): Uint8Array {
 
 describe('operations: threat detectors against scripted adversaries over TCP', function () {
   this.timeout(20_000)
-  trapUnhandled()
 
-  let nodes: Array<OpsNode | undefined> = []
-  let proxy: CaptureProxy | undefined
-
-  afterEach(async () => {
-    await proxy?.close()
-    await stopAll(...nodes)
-    nodes = []
-    proxy = undefined
-  })
-
-  async function node (...args: Parameters<typeof createOpsNode>): Promise<OpsNode> {
-    const n = await createOpsNode(...args)
-    nodes.push(n)
-    return n
-  }
+  const nodes = useNodes()
+  const node = nodes.create
 
   /** An ordinary ECH dial from a fresh node: proves the listener still serves after an attack */
-  async function stillServes (listener: OpsNode): Promise<void> {
+  async function stillServes (listener: TestNode): Promise<void> {
     const honest = await node({ encrypter: 'ech' })
     await shareConfig(honest, listener)
-    const accepted = nextEvent(listener.ech!, 'ech:accepted')
+    const accepted = nextEchEvent(listener.ech!, 'ech:accepted')
     const conn = await honest.node.dial(listener.addr)
     expect((await accepted).remotePeer?.equals(honest.node.peerId)).to.be.true()
     await pingOver(conn)
@@ -94,7 +76,7 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
     const b = await node({ encrypter: 'ech', ech: { monitor: { probing: { limit: 2 }, auditSink: (entry) => { audit.push(entry) } } } })
     const port = tcpPort(b.addr)
     const configId = b.ech!.keys.getKeys()[0].config.configId
-    const threats = collect(b.ech!, 'ech:threat')
+    const threats = collectEchEvents(b.ech!, 'ech:threat')
     const probes = [
       probeMessage1({ configId: (configId + 1) % 256 }),
       probeMessage1({ configId }),
@@ -134,11 +116,11 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
     const a = await node({ encrypter: 'ech' })
     const b = await node({ encrypter: 'ech' })
     await shareConfig(a, b)
-    proxy = await createCaptureProxy({ target: tcpPort(b.addr) })
-    const threats = collect(b.ech!, 'ech:threat')
-    const outcomes = collect(b.ech!, 'ech:outcome')
+    const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr) }))
+    const threats = collectEchEvents(b.ech!, 'ech:threat')
+    const outcomes = collectEchEvents(b.ech!, 'ech:outcome')
 
-    const accepted = nextEvent(b.ech!, 'ech:accepted')
+    const accepted = nextEchEvent(b.ech!, 'ech:accepted')
     const conn = await a.node.dial(proxy.addr(b.node.peerId))
     await accepted
     await pingOver(conn)
@@ -168,16 +150,16 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
     const listen = `/ip4/127.0.0.1/tcp/${tcpPort(b1.addr)}`
     const a = await node({ encrypter: 'ech' })
     await shareConfig(a, b1)
-    const threats = collect(a.ech!, 'ech:threat')
+    const threats = collectEchEvents(a.ech!, 'ech:threat')
 
-    const first = nextEvent(a.ech!, 'ech:outcome')
+    const first = nextEchEvent(a.ech!, 'ech:outcome')
     await a.node.dial(b1.addr)
     expect(await first).to.include({ outcome: 'accepted' })
     await a.node.hangUp(b1.node.peerId)
     await b1.node.stop()
 
     // the same peer id on the same address, now without ECH: A still holds its config and offers it
-    const restarts: Array<Parameters<typeof createOpsNode>[0]> = [
+    const restarts: TestNodeOptions[] = [
       { encrypter: 'stock', privateKey, listen },
       { encrypter: 'ech', privateKey, listen, ech: { mode: 'disabled' } }
     ]
@@ -185,7 +167,7 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
       const b = await node(options)
       expect(b.node.peerId.equals(b1.node.peerId)).to.be.true()
       expect(b.addr.toString()).to.equal(b1.addr.toString())
-      const outcome = nextEvent(a.ech!, 'ech:outcome')
+      const outcome = nextEchEvent(a.ech!, 'ech:outcome')
       const threat = nextThreat(a.ech!, 'downgrade')
       const conn = await a.node.dial(b.addr)
       expect(await outcome).to.include({ outcome: 'rejected', retryConfigsLearned: false })
@@ -203,7 +185,7 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
   it('malformed: field 1025 holding a truncated or garbage EchOuterHello → malformed/low, the connection is dropped and the listener survives', async () => {
     const b = await node({ encrypter: 'ech' })
     const port = tcpPort(b.addr)
-    const threats = collect(b.ech!, 'ech:threat')
+    const threats = collectEchEvents(b.ech!, 'ech:threat')
 
     // cut inside `enc`: the length says 32, 12 bytes follow; the listener drops the connection without message 2
     expect(await rawAttempt(port, rawOuterHelloMessage1(truncatedHello())), 'message 2').to.be.undefined()
@@ -231,7 +213,7 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
   it('malformed: with every event reported (eventIntervalMs 0) the count keeps growing and the severity escalates at malformedMediumAt', async () => {
     const b = await node({ encrypter: 'ech', ech: { monitor: { eventIntervalMs: 0, malformedMediumAt: 2 } } })
     const port = tcpPort(b.addr)
-    const threats = collect(b.ech!, 'ech:threat')
+    const threats = collectEchEvents(b.ech!, 'ech:threat')
 
     await rawAttempt(port, rawOuterHelloMessage1(truncatedHello()))
     await rawAttempt(port, rawOuterHelloMessage1(garbageHello()))
@@ -245,7 +227,7 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
 
   it('require-refusals: a require-mode listener dialled by limit+1 stock libp2p nodes → require-refusals/medium', async () => {
     const b = await node({ encrypter: 'ech', ech: { mode: 'require', monitor: { requireRefusals: { limit: 2 } } } })
-    const threats = collect(b.ech!, 'ech:threat')
+    const threats = collectEchEvents(b.ech!, 'ech:threat')
     const threat = nextThreat(b.ech!, 'require-refusals')
 
     for (let i = 0; i < 3; i++) {
@@ -275,9 +257,9 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
     const a = await node({ encrypter: 'ech' })
     // a stale config: a config id b does not have, so b rejects and sends retry configs
     const stale = (await generateEchKey({ configId: (liveId + 1) % 256 })).configList
-    await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: stale } })
-    const threats = collect(a.ech!, 'ech:threat')
-    const outcome = nextEvent(a.ech!, 'ech:outcome')
+    await shareConfig(a, b, stale)
+    const threats = collectEchEvents(a.ech!, 'ech:threat')
+    const outcome = nextEchEvent(a.ech!, 'ech:outcome')
     const threat = nextThreat(a.ech!, 'bad-retry-configs')
 
     const conn = await a.node.dial(b.addr)
@@ -287,8 +269,7 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
     expect(samePeer(t, b.node.peerId)).to.be.true()
     expect(sent).to.be.greaterThan(0)
     // the forged record was not stored: the stale list is still what a has
-    const stored = (await a.node.peerStore.get(b.node.peerId)).metadata.get(ECH_PEER_STORE_KEY)
-    expect(stored).to.equalBytes(stale)
+    expect(await storedConfig(a, b.node.peerId)).to.equalBytes(stale)
     await pingOver(conn)
     expect(threats).to.have.lengthOf(1)
     expect(a.ech!.monitor.getCounters().threats).to.deep.equal(threatCounters({ 'bad-retry-configs': 1 }))
@@ -312,8 +293,8 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
       await shareConfig(dialers[0], listener)
       await shareConfig(dialers[1], listener)
       const echs: EchNoise[] = [listener.ech!, ...dialers.flatMap(d => d.ech != null ? [d.ech] : [])]
-      const threats = collectAll(echs, 'ech:threat')
-      const listenerOutcomes = collect(listener.ech!, 'ech:outcome')
+      const threats = collectEchEvents(echs, 'ech:threat')
+      const listenerOutcomes = collectEchEvents(listener.ech!, 'ech:outcome')
 
       // over TCP: one dial at a time per dialer (libp2p joins concurrent dials to one peer)
       const deadline = performance.now() + TCP_BUDGET_MS
@@ -343,7 +324,7 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
 
       // the listener reports each handshake after the dialer finished its side
       if (listenerOutcomes.length < TOTAL) {
-        await nextEvent(listener.ech!, 'ech:outcome', () => listenerOutcomes.length >= TOTAL, 10_000)
+        await nextEchEvent(listener.ech!, 'ech:outcome', () => listenerOutcomes.length >= TOTAL, 10_000)
       }
       // eslint-disable-next-line no-console
       console.log(`      (${overTcp} handshakes over TCP, ${TOTAL - overTcp} in memory; per dialer ${perDialer.join('/')})`)

@@ -53,6 +53,15 @@ describe('policy/breaker', () => {
     return seen
   }
 
+  /** A watched policy whose breaker for `a` failed `trials` trials and now holds the next one */
+  function inTrial (trials: number): { p: EchPolicy, seen: Seen } {
+    const p = make()
+    const seen = watch(p)
+    cooldowns(p, a, trials)
+    expect(show(p.decide(a))).to.equal('trial')
+    return { p, seen }
+  }
+
   it('opens after 3 consecutive failures of any kind, for this peer only', () => {
     const p = make()
     const seen = watch(p)
@@ -102,10 +111,7 @@ describe('policy/breaker', () => {
   })
 
   it('closes on a successful trial and forgets the backoff and the failures', () => {
-    const p = make()
-    const seen = watch(p)
-    cooldowns(p, a, 2)
-    expect(show(p.decide(a))).to.equal('trial')
+    const { p, seen } = inTrial(2)
     p.recordSuccess(a)
     expect(seen.at(-1)).to.deep.equal(['breaker:close', { peer: a.toString(), failures: 5, cooldownMs: 4 * MINUTE }])
     expect(p.getState().openBreakers).to.deep.equal([])
@@ -163,10 +169,7 @@ describe('policy/breaker', () => {
     })
 
     it('hand the trial slot back without touching the backoff', () => {
-      const p = make()
-      const seen = watch(p)
-      cooldowns(p, a, 1)
-      expect(show(p.decide(a))).to.equal('trial')
+      const { p, seen } = inTrial(1)
       p.recordRetry(a)
       expect(show(p.decide(a))).to.equal('trial')
       expect(show(p.decide(a))).to.equal('breaker-open')

@@ -59,14 +59,7 @@ export function captureLogger (): { logger: ComponentLogger, errors: string[] } 
   return { logger: { forComponent: () => log }, errors }
 }
 
-export function throws (fn: () => unknown): Error {
-  try {
-    fn()
-  } catch (err: any) {
-    return err
-  }
-  throw new Error('expected a throw')
-}
+export { thrown as throws } from '../fixtures/errors.js'
 
 /** A decision as a short string, for readable assertions */
 export function show (d: PolicyDecision): string {

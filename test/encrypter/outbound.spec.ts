@@ -1,0 +1,351 @@
+/**
+ * The dialer's planning and settling (`encrypter/outbound.ts`) with the real
+ * pieces it is given in `EchNoise`: a `PeerConfigStore` over a libp2p peer
+ * store, an `EchPolicy`, an `EchMonitor` and a `Reporter`. `plan()` is driven
+ * through every mode, peer situation and GREASE setting; `succeeded()` and
+ * `failed()` through what each outcome feeds the breaker, the peer store and
+ * the monitor. The policy's three record methods are observed (and still
+ * run) to see which the wrapper called with what.
+ */
+import '../../src/polyfill.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { multiaddrConnectionPair } from '@libp2p/utils'
+import { expect } from 'aegir/chai'
+import { encodeEchConfigList } from '../../src/config/codec.js'
+import { createEchConfig } from '../../src/config/create.js'
+import { PeerConfigStore } from '../../src/config/peer-store.js'
+import { createSignedConfigRecord } from '../../src/config/record.js'
+import { nodeProvider } from '../../src/crypto/node.js'
+import { EchRejectedError } from '../../src/ech/errors.js'
+import { Outbound } from '../../src/encrypter/outbound.js'
+import { Reporter } from '../../src/encrypter/report.js'
+import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
+import { EchMonitor } from '../../src/monitor/monitor.js'
+import { EchPolicy } from '../../src/policy/policy.js'
+import { createNode } from '../ech/helpers.js'
+import { memoryPeerStore } from '../fixtures/peer-store.js'
+import type { HandshakeResult } from '../../src/ech/types.js'
+import type { OutboundPlan } from '../../src/encrypter/outbound.js'
+import type { Attempt } from '../../src/encrypter/report.js'
+import type { EchKey, EchMode } from '../../src/index.js'
+import type { EchPolicyOptions, HandshakeFailureKind } from '../../src/policy/types.js'
+import type { Node } from '../ech/helpers.js'
+import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+
+const HOUR = 60 * 60 * 1000
+const logger = defaultLogger()
+const log = logger.forComponent('test:outbound')
+
+/** What the wrapper told the policy, in order */
+type PolicyCall = ['success' | 'retry', string] | ['failure', string, HandshakeFailureKind]
+
+/** The wrapper's collaborators as `EchNoise` wires them, over an empty peer store */
+async function setup (init: { grease?: boolean, policy?: EchPolicyOptions } = {}): Promise<{ outbound: Outbound, policy: EchPolicy, monitor: EchMonitor, reporter: Reporter, peerStore: PeerStore, calls: PolicyCall[] }> {
+  const peerStore = await memoryPeerStore()
+  const configs = new PeerConfigStore({ peerStore, provider: nodeProvider, log })
+  const policy = new EchPolicy({ logger }, { env: {}, ...init.policy })
+  const calls: PolicyCall[] = []
+  const recordSuccess = policy.recordSuccess.bind(policy)
+  const recordRetry = policy.recordRetry.bind(policy)
+  const recordFailure = policy.recordFailure.bind(policy)
+  policy.recordSuccess = (peer) => { calls.push(['success', peer.toString()]); recordSuccess(peer) }
+  policy.recordRetry = (peer) => { calls.push(['retry', peer.toString()]); recordRetry(peer) }
+  policy.recordFailure = (peer, kind) => { calls.push(['failure', peer.toString(), kind]); recordFailure(peer, kind) }
+  const monitor = new EchMonitor({ logger })
+  const reporter = new Reporter(log, monitor)
+  const outbound = new Outbound({ configs, policy, monitor, reporter, log, grease: init.grease === true })
+  return { outbound, policy, monitor, reporter, peerStore, calls }
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>
+
+/** A plan as one comparable value: its kind, reason, what message 1 carries and whether ECH is required */
+function summary (plan: OutboundPlan): Record<string, unknown> {
+  if (plan.kind !== 'ech') {
+    return { kind: plan.kind, reason: plan.reason }
+  }
+  return { kind: 'ech', reason: plan.reason, hello: plan.hello.kind, require: plan.require }
+}
+
+/** A well-formed config list whose only config uses a KEM this package does not implement */
+function unusableConfigList (): Uint8Array {
+  const config = { configId: 9, kemId: 0x0012, publicKey: new Uint8Array(133).fill(4), cipherSuites: [{ kdfId: 1, aeadId: 1 }], publicName: 'example.invalid' }
+  return encodeEchConfigList([createEchConfig(config)])
+}
+
+describe('encrypter/outbound', function () {
+  this.timeout(10_000)
+
+  /** The peer being dialled, and the ECH key whose config the dialer holds for it */
+  let peer: Node
+  let remote: PeerId
+  let echKey: EchKey
+
+  before(async () => {
+    peer = await createNode()
+    remote = peer.peerId
+    echKey = await generateEchKey()
+  })
+
+  after(() => {
+    echKey.privateKey.destroy()
+  })
+
+  describe('plan()', () => {
+    type Want = Record<string, unknown>
+    const stock = (reason: string): Want => ({ kind: 'stock', reason })
+    const refuse = (reason: string): Want => ({ kind: 'refuse', reason })
+    const grease = (reason: string): Want => ({ kind: 'ech', reason, hello: 'grease', require: false })
+    const offer = (require: boolean): Want => ({ kind: 'ech', reason: undefined, hello: 'offer', require })
+    /** No offer: stock Noise, or GREASE when it is on */
+    const fallback = (reason: string): [Want, Want] => [stock(reason), grease(reason)]
+
+    interface Situation {
+      name: string
+      /** Omit the remote peer id */
+      noPeerId?: boolean
+      /** What the peer store holds for the peer under `ECH_PEER_STORE_KEY` */
+      stored?(): Promise<Uint8Array>
+      policy?: EchPolicyOptions
+      /** Run against the policy before planning */
+      prepare?(policy: EchPolicy): void
+      /** The plan in `opportunistic` mode, without and with GREASE */
+      opportunistic: [Want, Want]
+      /** The plan in `require` mode, with or without GREASE (`disabled` always plans stock Noise) */
+      require: Want
+    }
+
+    const usable = async (): Promise<Uint8Array> => echKey.configList
+    const expired = async (): Promise<Uint8Array> => createSignedConfigRecord(peer.privateKey, echKey.configList, { now: Date.now() - 49 * HOUR, ttlSeconds: 48 * 3600 })
+    // `require` is not subject to rollout, breaker or kill switch: falling back would weaken the connection
+    const situations: Situation[] = [
+      { name: 'no peer id', noPeerId: true, opportunistic: fallback('no-peer-id'), require: refuse('no-peer-id') },
+      { name: 'no config', opportunistic: fallback('no-config'), require: refuse('no-config') },
+      { name: 'a usable config', stored: usable, opportunistic: [offer(false), offer(false)], require: offer(true) },
+      // signed for 48 h, 49 h ago
+      { name: 'an expired signed record', stored: expired, opportunistic: fallback('expired-config'), require: refuse('expired-config') },
+      { name: 'an unusable config', stored: async () => unusableConfigList(), opportunistic: fallback('unusable-config'), require: refuse('unusable-config') },
+      { name: 'a usable config, rollout 0 %', stored: usable, policy: { rolloutPercentage: 0 }, opportunistic: fallback('rollout'), require: offer(true) },
+      {
+        name: 'a usable config, the breaker open',
+        stored: usable,
+        policy: { failureThreshold: 1 },
+        prepare: (policy) => { policy.recordFailure(remote, 'decode') },
+        opportunistic: fallback('breaker-open'),
+        require: offer(true)
+      },
+      // the kill switch is applied by EchNoise, which plans in mode `disabled` while it is off;
+      // plan() itself only hears of it through the policy's answer, and GREASE still goes out
+      { name: 'a usable config, the kill switch off', stored: usable, policy: { enabled: false }, opportunistic: fallback('disabled'), require: offer(true) }
+    ]
+
+    function expected (mode: EchMode, situation: Situation, greaseOn: boolean): Want {
+      switch (mode) {
+        case 'opportunistic': return situation.opportunistic[greaseOn ? 1 : 0]
+        case 'require': return situation.require
+        default: return stock('disabled')
+      }
+    }
+
+    /** Plan a dial in `mode` with the peer in `situation`; the plan must be `want` */
+    async function checkPlan (mode: EchMode, situation: Situation, greaseOn: boolean, want: Want): Promise<void> {
+      const s = await setup({ grease: greaseOn, policy: situation.policy })
+      if (situation.stored != null) {
+        await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: await situation.stored() } })
+      }
+      situation.prepare?.(s.policy)
+      const plan = await s.outbound.plan(mode, situation.noPeerId === true ? undefined : remote)
+      expect(summary(plan)).to.deep.equal(want)
+      if (plan.kind === 'ech' && plan.hello.kind === 'offer') {
+        // the offer is the stored config, addressed to the peer being dialled
+        expect(plan.hello.offer.config.configId).to.equal(echKey.config.configId)
+        expect(plan.hello.targetPeer.equals(remote)).to.be.true()
+      }
+    }
+
+    function title (situation: Situation, greaseOn: boolean, want: Want): string {
+      const what = want.kind === 'ech' ? `${String(want.hello)}${want.require === true ? ' (required)' : ''}` : String(want.kind)
+      return `${situation.name}, GREASE ${greaseOn ? 'on' : 'off'}: ${what}${want.reason != null ? ` (${String(want.reason)})` : ''}`
+    }
+
+    for (const mode of ['opportunistic', 'require', 'disabled'] as const) {
+      describe(`mode ${mode}`, () => {
+        for (const situation of situations) {
+          for (const greaseOn of [false, true]) {
+            const want = expected(mode, situation, greaseOn)
+            it(title(situation, greaseOn, want), async () => { await checkPlan(mode, situation, greaseOn, want) })
+          }
+        }
+      })
+    }
+  })
+
+  describe('succeeded() and failed()', () => {
+    /** A real offer to `remote` from its stored config, and the attempt it belongs to */
+    async function offered (s: Setup, mode: EchMode = 'opportunistic'): Promise<{ plan: OutboundPlan & { kind: 'ech' }, attempt: Attempt }> {
+      await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: echKey.configList } })
+      const plan = await s.outbound.plan(mode, remote)
+      if (plan.kind !== 'ech' || plan.hello.kind !== 'offer') { throw new Error(`expected an offer, planned ${JSON.stringify(summary(plan))}`) }
+      return { plan, attempt: attemptTo(s, remote) }
+    }
+
+    function attemptTo (s: Setup, remotePeer?: PeerId): Attempt {
+      const [connection] = multiaddrConnectionPair()
+      return s.reporter.start(connection, 'outbound', { remotePeer })
+    }
+
+    /** The fields of a handshake result the wrapper reads */
+    function result (fields: Pick<HandshakeResult, 'ech'> & Partial<HandshakeResult>): HandshakeResult {
+      return fields as HandshakeResult
+    }
+
+    async function stored (s: Setup): Promise<Uint8Array | undefined> {
+      return (await s.peerStore.get(remote)).metadata.get(ECH_PEER_STORE_KEY)
+    }
+
+    async function freshRecord (signer: PrivateKey = peer.privateKey): Promise<Uint8Array> {
+      return createSignedConfigRecord(signer, (await generateEchKey({ avoidConfigIds: [echKey.config.configId] })).configList)
+    }
+
+    it('accepted: success for the breaker, reported accepted with the config id', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'accepted', configId: echKey.config.configId }), remote)
+      expect(s.calls).to.deep.equal([['success', remote.toString()]])
+      expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'accepted', configId: echKey.config.configId, retryConfigsLearned: false })
+    })
+
+    it('rejected with valid retry configs: stored, a retry (not a success) for the breaker, reported as learned', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      const record = await freshRecord()
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'rejected', retryRecord: record }), remote)
+      expect(s.calls).to.deep.equal([['retry', remote.toString()]])
+      expect(await stored(s)).to.equalBytes(record)
+      expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'rejected', retryConfigsLearned: true, configId: echKey.config.configId })
+      expect(s.monitor.getCounters().threats['bad-retry-configs']).to.equal(0)
+    })
+
+    it('rejected without retry configs: a success for the breaker (the peer answered), nothing learned', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'rejected' }), remote)
+      expect(s.calls).to.deep.equal([['success', remote.toString()]])
+      expect(await stored(s)).to.equalBytes(echKey.configList)
+      expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'rejected', retryConfigsLearned: false })
+    })
+
+    it('rejected with retry configs signed by another key: refused, bad-retry-configs counted, nothing stored, a success for the breaker', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      const forged = await freshRecord(await generateKeyPair('Ed25519'))
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'rejected', retryRecord: forged }), remote)
+      expect(s.monitor.getCounters().threats['bad-retry-configs']).to.equal(1)
+      expect(await stored(s)).to.equalBytes(echKey.configList)
+      expect(s.calls).to.deep.equal([['success', remote.toString()]])
+      expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'rejected', retryConfigsLearned: false })
+    })
+
+    it('require mode: an accepted offer does not touch the breaker', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s, 'require')
+      expect(plan.require).to.be.true()
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'accepted', configId: echKey.config.configId }), remote)
+      expect(s.calls).to.deep.equal([])
+      expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'accepted' })
+    })
+
+    it('GREASE: neither success nor failure for the breaker, reported as grease', async () => {
+      const s = await setup({ grease: true })
+      const plan = await s.outbound.plan('opportunistic', remote)
+      expect(summary(plan)).to.deep.equal({ kind: 'ech', reason: 'no-config', hello: 'grease', require: false })
+      const attempt = attemptTo(s, remote)
+      await s.outbound.succeeded(attempt, plan as OutboundPlan & { kind: 'ech' }, result({ ech: 'grease' }), remote)
+      expect(s.calls).to.deep.equal([])
+      expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'grease', path: 'ech' })
+    })
+
+    const failures: Array<{ name: string, error(): Error, kind?: HandshakeFailureKind }> = [
+      { name: 'InvalidCryptoExchangeError', error: () => named('InvalidCryptoExchangeError'), kind: 'decode' },
+      { name: 'EchDecodeError', error: () => named('EchDecodeError'), kind: 'decode' },
+      { name: 'UnexpectedEOFError', error: () => named('UnexpectedEOFError'), kind: 'close' },
+      { name: 'StreamResetError', error: () => named('StreamResetError'), kind: 'reset' },
+      { name: 'an ECONNRESET', error: () => Object.assign(new Error('reset by peer'), { code: 'ECONNRESET' }), kind: 'reset' },
+      { name: 'TimeoutError', error: () => named('TimeoutError'), kind: 'timeout' },
+      { name: 'AbortError', error: () => named('AbortError'), kind: 'timeout' },
+      { name: 'an unknown error', error: () => named('SomethingElseError'), kind: 'other' },
+      // the wrong peer answered: not ECH's fault
+      { name: 'UnexpectedPeerError', error: () => named('UnexpectedPeerError') }
+    ]
+    failures.forEach(f => {
+      it(`a failure after an offer (${f.name}) feeds the breaker ${f.kind != null ? `as '${f.kind}'` : 'nothing'} and is reported failed`, async () => {
+        const s = await setup()
+        const { plan, attempt } = await offered(s)
+        const err = f.error()
+        await s.outbound.failed(attempt, plan, err)
+        expect(s.calls).to.deep.equal(f.kind != null ? [['failure', remote.toString(), f.kind]] : [])
+        expect(s.monitor.getCounters().handshakes.initiator_failed).to.equal(1)
+        expect(s.reporter.get(attempt.connection)).to.be.undefined()
+      })
+    })
+
+    it('failures after offers open the breaker at the threshold, and the next plan falls back (breaker-open)', async () => {
+      const s = await setup({ policy: { failureThreshold: 2 } })
+      for (let i = 0; i < 2; i++) {
+        const { plan, attempt } = await offered(s)
+        await s.outbound.failed(attempt, plan, named('InvalidCryptoExchangeError'))
+      }
+      expect(s.policy.getState().openBreakers.map(b => b.peer)).to.deep.equal([remote.toString()])
+      expect(summary(await s.outbound.plan('opportunistic', remote))).to.deep.equal({ kind: 'stock', reason: 'breaker-open' })
+    })
+
+    it('require mode: a failure never feeds the breaker', async () => {
+      const s = await setup({ policy: { failureThreshold: 1 } })
+      const { plan, attempt } = await offered(s, 'require')
+      await s.outbound.failed(attempt, plan, named('InvalidCryptoExchangeError'))
+      expect(s.calls).to.deep.equal([])
+      expect(s.policy.getState().openBreakers).to.deep.equal([])
+    })
+
+    it('a GREASE handshake that fails does not feed the breaker', async () => {
+      const s = await setup({ grease: true })
+      const plan = await s.outbound.plan('opportunistic', remote) as OutboundPlan & { kind: 'ech' }
+      expect(plan.hello.kind).to.equal('grease')
+      await s.outbound.failed(attemptTo(s, remote), plan, named('InvalidCryptoExchangeError'))
+      expect(s.calls).to.deep.equal([])
+      expect(s.monitor.getCounters().handshakes.initiator_failed).to.equal(1)
+    })
+
+    it('require mode, EchRejectedError with valid retry configs: stored, refusal counted and reported, the breaker untouched', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s, 'require')
+      const record = await freshRecord()
+      await s.outbound.failed(attempt, plan, new EchRejectedError(undefined, { retryRecord: record, remotePeer: remote }))
+      expect(await stored(s)).to.equalBytes(record)
+      expect(s.calls).to.deep.equal([])
+      expect(s.monitor.getCounters().requireRefusals).to.equal(1)
+      expect(s.reporter.get(attempt.connection)).to.include({
+        outcome: 'rejected', reason: 'require-refused', retryConfigsLearned: true, configId: echKey.config.configId, error: 'EchRejectedError'
+      })
+    })
+
+    it('require mode, EchRejectedError with a bad retry record: refused, bad-retry-configs counted, nothing stored', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s, 'require')
+      const forged = await freshRecord(await generateKeyPair('Ed25519'))
+      await s.outbound.failed(attempt, plan, new EchRejectedError(undefined, { retryRecord: forged, remotePeer: remote }))
+      expect(s.monitor.getCounters().threats['bad-retry-configs']).to.equal(1)
+      expect(await stored(s)).to.equalBytes(echKey.configList)
+      expect(s.calls).to.deep.equal([])
+      expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'rejected', retryConfigsLearned: false, error: 'EchRejectedError' })
+    })
+  })
+})
+
+/** An error with this `name`, as the failure classification reads it */
+function named (name: string): Error {
+  const err = new Error(name)
+  err.name = name
+  return err
+}
