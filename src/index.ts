@@ -33,7 +33,7 @@ export * from './keys/index.js'
 export { EchDecodeError, EchRejectedError, EchRequiredError } from './ech/errors.js'
 export { nodeProvider } from './crypto/node.js'
 export { nobleProvider } from './crypto/noble.js'
-export type { CryptoProvider, Aead, AeadId, DhPrivateKey, DhPublicKey } from './crypto/provider.js'
+export type { CryptoProvider, Aead, AeadId, DhPrivateKey, DhPublicKey, NoiseCipher } from './crypto/provider.js'
 export type { KemPrivateKey } from './hpke/kem.js'
 export { EchPolicy, EchPolicyConfigError, rolloutBucket, ENV_ENABLED, ENV_ROLLOUT_PERCENTAGE } from './policy/index.js'
 export type {
@@ -42,7 +42,7 @@ export type {
 } from './policy/index.js'
 export { EchMonitor } from './monitor/index.js'
 export type {
-  EchMonitorInit, EchMonitorCounters, EchHandshakeReport, EchMonitorComponents, EchMonitorEvents, EchTrackerSizes, RateLimitInit,
+  EchMonitorInit, EchMonitorCounters, EchFallbackLabel, EchHandshakeReport, EchMonitorComponents, EchMonitorEvents, EchTrackerSizes, RateLimitInit,
   EchRole, EchPath, EchHandshakeOutcome, EchHandshakeLabel, EchThreatSeverity, EchAuditEvent
 } from './monitor/index.js'
 export * from './exchange/index.js'

@@ -58,11 +58,13 @@ export interface Aead {
  * `Uint8Array` for array input, and an array or a list for list input.
  */
 export interface NoiseCipher {
-  /** ciphertext || 16-byte tag */
+  /** ciphertext || 16-byte tag, for one array */
   seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array): Uint8Array
+  /** ciphertext || 16-byte tag, for an array or a list of chunks */
   seal(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList
-  /** The plaintext; throws on a short input or a bad tag */
+  /** The plaintext of one array; throws on a short input or a bad tag */
   open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array): Uint8Array
+  /** The plaintext of an array or a list of chunks; throws on a short input or a bad tag */
   open(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array | Uint8ArrayList): Uint8Array | Uint8ArrayList
 }
 
