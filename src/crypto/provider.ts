@@ -94,6 +94,20 @@ export interface CryptoProvider {
   x25519(privateKey: DhPrivateKey, publicKey: DhPublicKey | Uint8Array): Uint8Array
   /** The AEAD with this name (HPKE) */
   aead(id: AeadId): Aead
-  /** ChaCha20-Poly1305 for Noise handshake messages and transport frames */
-  readonly noiseCipher: NoiseCipher
+  /**
+   * ChaCha20-Poly1305 for Noise handshake messages and transport frames.
+   * Optional, so a provider written before it existed still works: without it
+   * Noise uses `aead('chacha20-poly1305')`, joining lists first.
+   */
+  readonly noiseCipher?: NoiseCipher
+}
+
+/** The provider's Noise cipher, or one made from its ChaCha20-Poly1305 AEAD */
+export function noiseCipherOf (provider: CryptoProvider): NoiseCipher {
+  if (provider.noiseCipher != null) { return provider.noiseCipher }
+  const aead = provider.aead('chacha20-poly1305')
+  return {
+    seal: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, plaintext: Uint8Array | Uint8ArrayList): any => aead.seal(key, nonce, ad, plaintext.subarray()),
+    open: (key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ciphertext: Uint8Array | Uint8ArrayList): any => aead.open(key, nonce, ad, ciphertext.subarray())
+  }
 }

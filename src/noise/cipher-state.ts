@@ -5,6 +5,7 @@
  * || 64-bit little-endian n; n advances only after a successful operation,
  * so a failed trial decryption leaves the state usable (§5.1).
  */
+import { noiseCipherOf } from '../crypto/provider.js'
 import type { CryptoProvider, NoiseCipher } from '../crypto/provider.js'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -26,7 +27,7 @@ export class CipherState {
   readonly #view = new DataView(this.#nonce.buffer)
 
   constructor (provider: CryptoProvider, k?: Uint8Array) {
-    this.#cipher = provider.noiseCipher
+    this.#cipher = noiseCipherOf(provider)
     this.k = k
   }
 

@@ -136,10 +136,10 @@ describe('crypto providers', () => {
     const expected = 'd31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116' +
       '1ae10b594f09e26a7e902ecbd0600691'
     for (const provider of providers) {
-      expect(toHex(provider.noiseCipher.seal(key, nonce, ad, plaintext)), provider.name).to.equal(expected)
+      expect(toHex(provider.noiseCipher!.seal(key, nonce, ad, plaintext)), provider.name).to.equal(expected)
       const list = new Uint8ArrayList(plaintext.subarray(0, 7), plaintext.subarray(7, 50), plaintext.subarray(50))
-      expect(toHex(provider.noiseCipher.seal(key, nonce, ad, list).subarray()), `${provider.name} list`).to.equal(expected)
-      expect(toHex(provider.noiseCipher.open(key, nonce, ad, hex(expected))), provider.name).to.equal(toHex(plaintext))
+      expect(toHex(provider.noiseCipher!.seal(key, nonce, ad, list).subarray()), `${provider.name} list`).to.equal(expected)
+      expect(toHex(provider.noiseCipher!.open(key, nonce, ad, hex(expected))), provider.name).to.equal(toHex(plaintext))
     }
   })
 
@@ -149,12 +149,12 @@ describe('crypto providers', () => {
       const nonce = nodeProvider.randomBytes(12)
       const plaintext = nodeProvider.randomBytes(size)
       for (const ad of [new Uint8Array(0), nodeProvider.randomBytes(32)]) {
-        const fromNode = nodeProvider.noiseCipher.seal(key, nonce, ad, plaintext)
-        expect(toHex(nobleProvider.noiseCipher.seal(key, nonce, ad, plaintext))).to.equal(toHex(fromNode))
+        const fromNode = nodeProvider.noiseCipher!.seal(key, nonce, ad, plaintext)
+        expect(toHex(nobleProvider.noiseCipher!.seal(key, nonce, ad, plaintext))).to.equal(toHex(fromNode))
         const half = Math.floor(fromNode.byteLength / 2)
         const split = new Uint8ArrayList(fromNode.subarray(0, half), fromNode.subarray(half))
-        expect(toHex(nodeProvider.noiseCipher.open(key, nonce, ad, split).subarray())).to.equal(toHex(plaintext))
-        expect(toHex(nobleProvider.noiseCipher.open(key, nonce, ad, fromNode))).to.equal(toHex(plaintext))
+        expect(toHex(nodeProvider.noiseCipher!.open(key, nonce, ad, split).subarray())).to.equal(toHex(plaintext))
+        expect(toHex(nobleProvider.noiseCipher!.open(key, nonce, ad, fromNode))).to.equal(toHex(plaintext))
       }
     })
   }
@@ -163,13 +163,13 @@ describe('crypto providers', () => {
     const key = nodeProvider.randomBytes(32)
     const nonce = new Uint8Array(12)
     for (const size of [10, 2000]) {
-      const ct = nodeProvider.noiseCipher.seal(key, nonce, new Uint8Array(0), new Uint8Array(size))
+      const ct = nodeProvider.noiseCipher!.seal(key, nonce, new Uint8Array(0), new Uint8Array(size))
       const flipped = Uint8Array.from(ct)
       flipped[3] ^= 1
       for (const provider of providers) {
-        expect(() => provider.noiseCipher.open(key, nonce, new Uint8Array(0), flipped), `${provider.name} ${size}`).to.throw()
-        expect(() => provider.noiseCipher.open(key, nonce, Uint8Array.of(1), ct), `${provider.name} ${size} ad`).to.throw()
-        expect(() => provider.noiseCipher.open(key, nonce, new Uint8Array(0), new Uint8Array(15)), `${provider.name} short`).to.throw()
+        expect(() => provider.noiseCipher!.open(key, nonce, new Uint8Array(0), flipped), `${provider.name} ${size}`).to.throw()
+        expect(() => provider.noiseCipher!.open(key, nonce, Uint8Array.of(1), ct), `${provider.name} ${size} ad`).to.throw()
+        expect(() => provider.noiseCipher!.open(key, nonce, new Uint8Array(0), new Uint8Array(15)), `${provider.name} short`).to.throw()
       }
     }
   })

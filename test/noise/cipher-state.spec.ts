@@ -67,6 +67,18 @@ for (const provider of [nodeProvider, nobleProvider]) {
       expect(() => keyless.encrypt(Uint8Array.of(1))).to.throw()
     })
 
+    it('a provider without noiseCipher (written before it existed) gets one built from its ChaCha20-Poly1305 AEAD', () => {
+      const { noiseCipher, ...older } = provider
+      const key = provider.randomBytes(32)
+      const modern = new CipherState(provider, Uint8Array.from(key))
+      const legacy = new CipherState(older, Uint8Array.from(key))
+      const frame = new Uint8ArrayList(Uint8Array.of(1, 2), Uint8Array.of(3))
+      const ct = legacy.encrypt(frame)
+      expect(toHex(ct)).to.equal(toHex(modern.encrypt(frame)))
+      expect(toHex(new CipherState(older, Uint8Array.from(key)).decrypt(ct))).to.equal('010203')
+      expect(noiseCipher).to.not.equal(undefined)
+    })
+
     it('destroy wipes k', () => {
       const k = provider.randomBytes(32)
       const cs = new CipherState(provider, k)
