@@ -15,7 +15,8 @@ export default {
       '/dist',
       '/test',
       '/scripts',
-      '.aegir.js'
+      '.aegir.js',
+      '/interop'
     ]
   }
 }
