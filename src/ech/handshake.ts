@@ -18,7 +18,7 @@ import { openOuterHello, sealOuterHello } from './seal.js'
 import type { EchStatus, HandshakeInit, HandshakeResult, InitiatorInit, ResponderInit } from './types.js'
 import type { DecodedHandshakePayload } from '../noise/payload.js'
 import type { SymmetricState } from '../noise/symmetric-state.js'
-import type { AbortOptions, PublicKey } from '@libp2p/interface'
+import type { AbortOptions, PeerId, PublicKey } from '@libp2p/interface'
 
 const EMPTY: Uint8Array = new Uint8Array(0)
 /** The uint16 frame length (libp2p noise spec, "Wire Format") */
@@ -59,10 +59,10 @@ function checkFrame (message: Uint8Array): Uint8Array {
   return message
 }
 
-async function readPayload (stage: string, plaintext: Uint8Array, rs: Uint8Array | undefined, remoteIdentityKey?: PublicKey): Promise<{ payload: DecodedHandshakePayload, publicKey: PublicKey }> {
+async function readPayload (stage: string, plaintext: Uint8Array, rs: Uint8Array | undefined, remotePeer?: PeerId): Promise<{ payload: DecodedHandshakePayload, publicKey: PublicKey }> {
   const payload = step(stage, () => decodeHandshakePayload(plaintext))
   if (rs == null) { throw new InvalidCryptoExchangeError(`handshake ${stage} failed: no remote static key`) }
-  const publicKey = await verifyHandshakePayload(payload, rs, remoteIdentityKey)
+  const publicKey = await verifyHandshakePayload(payload, rs, remotePeer)
   return { payload, publicKey }
 }
 
@@ -132,7 +132,7 @@ async function readMessage2 (init: InitiatorInit, xx: XXHandshakeState, echState
   const candidates = echState != null ? [echState, xx.ss] : [xx.ss]
   const read = step('stage 1', () => xx.readMessageB(message2, candidates))
   const outcome = initiatorOutcome(init, read.state)
-  const { payload, publicKey } = await readPayload('stage 1', read.payload, xx.rs, init.remoteIdentityKey)
+  const { payload, publicKey } = await readPayload('stage 1', read.payload, xx.rs, init.remotePeer)
   return {
     payload,
     publicKey,
@@ -229,7 +229,7 @@ export async function performResponderHandshake (init: ResponderInit, options?: 
     log.trace('stage 2 - responder reading message 3')
     const message3 = await readFrame(init, options)
     const plaintext = step('stage 2', () => xx.readMessageC(message3))
-    const { payload } = await readPayload('stage 2', plaintext, xx.rs, init.remoteIdentityKey)
+    const { payload } = await readPayload('stage 2', plaintext, xx.rs, init.remotePeer)
 
     const keys = xx.split()
     log.trace('responder handshake complete')

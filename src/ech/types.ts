@@ -38,8 +38,12 @@ export interface HandshakeInit {
   privateKey: PrivateKey
   /** The Noise static key (long-lived; never destroyed by the handshake) */
   staticKey: DhPrivateKey
-  /** When known, the remote identity key must match this */
-  remoteIdentityKey?: PublicKey
+  /**
+   * When known (a dial to a peer id), the identity the remote proves must be
+   * this peer: compared as peer ids, so RSA ids (a hash of the key) are
+   * checked too
+   */
+  remotePeer?: PeerId
   extensions: NoiseExtensions
   prologue?: Uint8Array
   log: Logger

@@ -21,7 +21,7 @@ import { EchPolicy } from '../policy/policy.js'
 import { peekMessage1 } from './inbound.js'
 import { Outbound } from './outbound.js'
 import { Reporter } from './report.js'
-import { securedConnection } from './secured.js'
+import { checkRemotePeer, securedConnection } from './secured.js'
 import type { PeekedMessage1 } from './inbound.js'
 import type { OutboundPlan } from './outbound.js'
 import type { Attempt } from './report.js'
@@ -232,7 +232,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     try {
       result = await performInitiatorHandshake({
         ...this.handshakeInit(frames, attempt.connection, options),
-        remoteIdentityKey: attempt.remotePeer?.publicKey,
+        remotePeer: attempt.remotePeer,
         ech: plan.hello,
         require: plan.require
       }, this.withTimeout(options))
@@ -252,7 +252,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     try {
       result = await performResponderHandshake({
         ...this.handshakeInit(frames, attempt.connection, options),
-        remoteIdentityKey: options?.remotePeer?.publicKey,
+        remotePeer: options?.remotePeer,
         message1: peeked.message1,
         outerHello: peeked.outerHello,
         keys: this.keys.getKeys(),
@@ -303,7 +303,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private async stockOutbound (attempt: Attempt, reason: EchFallbackReason, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     this.monitor.fallback(reason, attempt.remotePeer)
     try {
-      const secured = await this.stock.secureOutbound(attempt.connection, options)
+      const secured = checkRemotePeer(await this.stock.secureOutbound(attempt.connection, options), options?.remotePeer)
       this.reporter.secured(attempt, 'fallback', secured.remotePeer, { reason })
       return secured
     } catch (err) {
@@ -315,7 +315,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private async stockInbound (attempt: Attempt, stream: MessageStream, reason: 'disabled' | 'not-offered', options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     this.monitor.fallback(reason, attempt.remotePeer)
     try {
-      const secured = await this.stock.secureInbound(stream, options)
+      const secured = checkRemotePeer(await this.stock.secureInbound(stream, options), options?.remotePeer)
       this.reporter.secured(attempt, reason === 'disabled' ? 'fallback' : 'not-offered', secured.remotePeer, reason === 'disabled' ? { reason } : {})
       return secured
     } catch (err) {

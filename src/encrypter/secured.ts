@@ -5,12 +5,12 @@
  * Extensions").
  */
 import { publicKeyFromProtobuf } from '@libp2p/crypto/keys'
-import { InvalidCryptoExchangeError } from '@libp2p/interface'
+import { InvalidCryptoExchangeError, UnexpectedPeerError } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { toMessageStream } from '../noise/channel.js'
 import type { HandshakeResult } from '../ech/types.js'
 import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
-import type { SecureConnectionOptions, SecuredConnection, StreamMuxerFactory, Upgrader } from '@libp2p/interface'
+import type { PeerId, SecureConnectionOptions, SecuredConnection, StreamMuxerFactory, Upgrader } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
 export function securedConnection (frames: LengthPrefixedStream, result: HandshakeResult, upgrader: Upgrader, options?: SecureConnectionOptions): SecuredConnection<NoiseExtensions> {
@@ -22,6 +22,19 @@ export function securedConnection (frames: LengthPrefixedStream, result: Handsha
       ? undefined
       : selectStreamMuxer(upgrader.getStreamMuxers(), result.payload.extensions?.streamMuxers)
   }
+}
+
+/**
+ * The connection is with the peer that was dialled. Stock Noise compares the
+ * expected peer's inlined public key, which checks nothing for an RSA peer id
+ * (a hash of the key, so `publicKey` is undefined): compare the ids.
+ */
+export function checkRemotePeer (secured: SecuredConnection<NoiseExtensions>, expected?: PeerId): SecuredConnection<NoiseExtensions> {
+  if (expected != null && !expected.equals(secured.remotePeer)) {
+    secured.connection.abort(new UnexpectedPeerError())
+    throw new UnexpectedPeerError(`Expected peer ${expected} but the remote proved ${secured.remotePeer}`)
+  }
+  return secured
 }
 
 /** As stock Noise: the first muxer the remote listed that we also have */

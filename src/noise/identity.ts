@@ -5,10 +5,11 @@
  */
 import { publicKeyFromProtobuf, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { UnexpectedPeerError } from '@libp2p/interface'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { concat, equalBytes } from '../crypto/bytes.js'
 import { encodeHandshakePayload } from './payload.js'
 import type { DecodedHandshakePayload, NoiseExtensions, NoiseHandshakePayload } from './payload.js'
-import type { PrivateKey, PublicKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
 
 const SIGNATURE_PREFIX = new TextEncoder().encode('noise-libp2p-static-key:')
 
@@ -47,18 +48,27 @@ export async function createHandshakePayload (privateKey: PrivateKey, staticPubl
 }
 
 /**
- * Checks the remote identity key against the expected one (when dialing a
+ * Whether `publicKey` is `peer`'s key. Ed25519 and secp256k1 ids inline the
+ * key; an RSA id is only a hash of it (`peer.publicKey` is undefined when the
+ * id was parsed from a string), so the key's id is derived and compared.
+ */
+export function isPeer (peer: PeerId, publicKey: PublicKey): boolean {
+  return peer.publicKey?.equals(publicKey) ?? peerIdFromPublicKey(publicKey).equals(peer)
+}
+
+/**
+ * Checks the remote identity against the expected peer (when dialing a
  * known peer) and its signature over the remote static key. Every failure is
  * an `UnexpectedPeerError`, as in stock.
  */
-export async function verifyHandshakePayload (payload: DecodedHandshakePayload, remoteStaticKey: Uint8Array, remoteIdentityKey?: PublicKey): Promise<PublicKey> {
+export async function verifyHandshakePayload (payload: DecodedHandshakePayload, remoteStaticKey: Uint8Array, remotePeer?: PeerId): Promise<PublicKey> {
   let publicKey: PublicKey
   try {
     publicKey = publicKeyFromProtobuf(payload.identityKey)
   } catch (err) {
     throw new UnexpectedPeerError(`Invalid identity key: ${(err as Error).message}`)
   }
-  if (remoteIdentityKey != null && !remoteIdentityKey.equals(publicKey)) {
+  if (remotePeer != null && !isPeer(remotePeer, publicKey)) {
     throw new UnexpectedPeerError('Payload identity key does not match the expected remote identity key')
   }
   let valid = false

@@ -30,7 +30,7 @@ describe('interop with stock @chainsafe/libp2p-noise (plain XX)', () => {
   it('our initiator ↔ stock responder', async () => {
     const [a, b] = pair()
     const [ours, stock] = await Promise.all([
-      runInitiator(a, alice, { remoteIdentityKey: bob.privateKey.publicKey }),
+      runInitiator(a, alice, { remotePeer: bob.peerId }),
       stockNoise(bob).secureInbound(b, { skipStreamMuxerNegotiation: true })
     ])
     expect(ours.result.ech).to.equal('not-offered')
