@@ -9,7 +9,7 @@ import type { CryptoProvider, DhPrivateKey } from '../crypto/provider.js'
 import type { KemPrivateKey } from '../hpke/kem.js'
 import type { TransportCiphers } from '../noise/channel.js'
 import type { NoiseExtensions, NoiseHandshakePayload } from '../noise/payload.js'
-import type { Logger, PeerId, PrivateKey, PublicKey } from '@libp2p/interface'
+import type { Logger, PeerId, PrivateKey } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
