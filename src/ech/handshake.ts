@@ -8,7 +8,7 @@
 import { InvalidCryptoExchangeError } from '@libp2p/interface'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { CipherState } from '../noise/cipher-state.js'
-import { MAX_FRAME } from '../noise/framing.js'
+import { MAX_FRAME, typedIoError } from '../noise/framing.js'
 import { createHandshakePayload, verifyHandshakePayload } from '../noise/identity.js'
 import { decodeHandshakePayload, encodeOuterHelloPayload } from '../noise/payload.js'
 import { DHLEN, TAGLEN, XXHandshakeState } from '../noise/xx.js'
@@ -45,13 +45,14 @@ function step <T> (stage: string, fn: () => T): T {
  */
 async function writeFrame (init: HandshakeInit, message: Uint8Array, options?: AbortOptions): Promise<void> {
   options?.signal?.throwIfAborted()
-  await init.connection.write(message, options)
+  await init.connection.write(message, options).catch((err) => { throw typedIoError(err) })
   options?.signal?.throwIfAborted()
 }
 
 async function readFrame (init: HandshakeInit, options?: AbortOptions): Promise<Uint8Array> {
   options?.signal?.throwIfAborted()
-  return (await init.connection.read(options)).subarray()
+  const frame = await init.connection.read(options).catch((err) => { throw typedIoError(err) })
+  return frame.subarray()
 }
 
 function checkFrame (message: Uint8Array): Uint8Array {

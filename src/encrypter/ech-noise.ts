@@ -16,7 +16,7 @@ import { kemIdsByName } from '../hpke/registry.js'
 import { EchKeyManager } from '../keys/manager.js'
 import { SignedRecordCache } from '../keys/signed-record.js'
 import { EchMonitor } from '../monitor/monitor.js'
-import { noiseFrames } from '../noise/framing.js'
+import { noiseFrames, typedIoError } from '../noise/framing.js'
 import { EchPolicy } from '../policy/policy.js'
 import { peekMessage1 } from './inbound.js'
 import { Outbound } from './outbound.js'
@@ -286,7 +286,8 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private async peek (attempt: Attempt, options: SecureConnectionOptions): Promise<PeekedMessage1> {
     try {
       return await peekMessage1(attempt.connection, options)
-    } catch (err) {
+    } catch (thrown) {
+      const err = typedIoError(thrown)
       if (err instanceof EchDecodeError) {
         this.monitor.malformed({ remoteAddr: attempt.remoteAddr, error: err })
       }
@@ -307,8 +308,9 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       this.reporter.secured(attempt, 'fallback', secured.remotePeer, { reason })
       return secured
     } catch (err) {
-      this.reporter.failed(attempt, err, 'stock')
-      throw err
+      const typed = typedIoError(err)
+      this.reporter.failed(attempt, typed, 'stock')
+      throw typed
     }
   }
 
@@ -319,8 +321,9 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       this.reporter.secured(attempt, reason === 'disabled' ? 'fallback' : 'not-offered', secured.remotePeer, reason === 'disabled' ? { reason } : {})
       return secured
     } catch (err) {
-      this.reporter.failed(attempt, err, 'stock')
-      throw err
+      const typed = typedIoError(err)
+      this.reporter.failed(attempt, typed, 'stock')
+      throw typed
     }
   }
 

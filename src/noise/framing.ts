@@ -4,6 +4,7 @@
  * The handshake, the secure channel and the wrapper's message-1 peek all
  * frame through here.
  */
+import { ConnectionClosedError, StreamCloseEvent, StreamResetError } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { MessageStream } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
@@ -28,4 +29,20 @@ export function noiseFrames (connection: MessageStream): LengthPrefixedStream {
     lengthDecoder: uint16BEDecode,
     maxDataLength: MAX_FRAME
   })
+}
+
+/**
+ * `@libp2p/utils`' byte stream rejects a write waiting for drain with the
+ * stream's close event (an `Event`: no `name`, no `message`) when the remote
+ * resets. Anything thrown by I/O that is not an Error becomes a typed one,
+ * with the event's error as `cause`.
+ */
+export function typedIoError (err: unknown): unknown {
+  if (err instanceof Error) { return err }
+  const cause = err instanceof StreamCloseEvent ? err.error ?? err : err
+  const typed = err instanceof StreamCloseEvent && err.error != null
+    ? new StreamResetError('The stream was reset during the handshake')
+    : new ConnectionClosedError('The stream closed during the handshake')
+  typed.cause = cause
+  return typed
 }

@@ -1,3 +1,4 @@
+import { StreamResetEvent } from '@libp2p/interface'
 import { expect } from 'aegir/chai'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { performInitiatorHandshake, performResponderHandshake } from '../../src/ech/handshake.js'
@@ -35,6 +36,40 @@ describe('abort and silent peers', () => {
     nodes.alice = await createNode()
     nodes.bob = await createNode()
   })
+
+  // @libp2p/utils' byteStream rejects a write that waits for drain with the
+  // stream's close *event* (no name, no message) when the remote resets; the
+  // handshake promises typed errors, so it must not pass that through
+  for (const [role, op] of [['initiator', 'write'], ['initiator', 'read'], ['responder', 'write'], ['responder', 'read']] as const) {
+    it(`${role}: a frame ${op} that rejects with a stream reset event becomes StreamResetError with the event's error as cause`, async () => {
+      const [a, b] = pair()
+      const reset = new Error('remote reset')
+      const failing = (connection: LengthPrefixedStream): LengthPrefixedStream => ({
+        ...connection,
+        read: async (options) => op === 'read' ? Promise.reject(new StreamResetEvent(reset)) : connection.read(options),
+        write: async (data, options) => op === 'write' ? Promise.reject(new StreamResetEvent(reset)) : connection.write(data, options),
+        writeV: async (data, options) => connection.writeV(data, options),
+        unwrap: () => connection.unwrap()
+      })
+      const run = role === 'initiator'
+        ? performInitiatorHandshake({ connection: failing(lp(a)), provider: nodeProvider, privateKey: nodes.alice.privateKey, staticKey: nodes.alice.staticKey, extensions, log }, { signal: AbortSignal.timeout(1000) })
+        : (async () => {
+            const initiator = runInitiator(a, nodes.alice, {}, { signal: AbortSignal.timeout(1000) }).catch(() => {})
+            const connection = lp(b)
+            const message1 = await connection.read()
+            try {
+              return await performResponderHandshake({ connection: failing(connection), message1, provider: nodeProvider, privateKey: nodes.bob.privateKey, staticKey: nodes.bob.staticKey, extensions, log, keys: [], localPeer: nodes.bob.peerId }, { signal: AbortSignal.timeout(1000) })
+            } finally {
+              b.abort(new Error('done'))
+              await initiator
+            }
+          })()
+      const err = await run.then(() => undefined, (e) => e)
+      expect(err?.name).to.equal('StreamResetError')
+      expect(err?.cause).to.equal(reset)
+      a.abort(new Error('done'))
+    })
+  }
 
   it('an already-aborted signal fails both roles before any I/O', async () => {
     const [a, b] = pair()
