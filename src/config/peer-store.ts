@@ -15,7 +15,7 @@ import { selectOffer } from './offer.js'
 import { openSignedConfigRecord } from './record.js'
 import type { EchOffer } from './offer.js'
 import type { CryptoProvider } from '../crypto/provider.js'
-import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
+import type { Logger, Peer, PeerId, PeerStore } from '@libp2p/interface'
 
 /** The peer-store metadata key under which a peer's ECH configs are kept */
 export const ECH_PEER_STORE_KEY = 'libp2p-noise-ech'
@@ -23,7 +23,12 @@ export const ECH_PEER_STORE_KEY = 'libp2p-noise-ech'
 /** Why a peer gets no ECH offer from the stored configs */
 export type NoOfferReason = 'no-config' | 'expired-config' | 'unusable-config'
 
-export type EchOfferLookup = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: NoOfferReason }
+/**
+ * The offer for a peer, or why there is none; with no config at all, the
+ * peer's record when the store has one (what identify learned: whether
+ * GREASE is safe for it)
+ */
+export type EchOfferLookup = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: NoOfferReason, record?: Peer }
 
 const NO_CONFIG: EchOfferLookup = Object.freeze({ reason: 'no-config' as const })
 const EXPIRED_CONFIG: EchOfferLookup = Object.freeze({ reason: 'expired-config' as const })
@@ -71,17 +76,18 @@ export class PeerConfigStore {
 
   /** The offer for this peer, or why there is none */
   async lookup (peer: PeerId): Promise<EchOfferLookup> {
-    let stored: Uint8Array | undefined
+    let record: Peer
     try {
-      stored = (await this.peerStore.get(peer)).metadata.get(ECH_PEER_STORE_KEY)
+      record = await this.peerStore.get(peer)
     } catch (err: any) {
       if (err?.name !== 'NotFoundError') {
         this.log.error('could not read ECH config of %p - %e', peer, err)
       }
       return NO_CONFIG
     }
+    const stored = record.metadata.get(ECH_PEER_STORE_KEY)
     if (stored == null) {
-      return NO_CONFIG
+      return { reason: 'no-config', record }
     }
 
     const key = peer.toString()

@@ -164,6 +164,7 @@ export async function performInitiatorHandshake (init: InitiatorInit, options?: 
     log.trace('stage 1 - initiator reading message 2')
     const { payload, publicKey, outcome, retryRecord, configId } = await readMessage2(init, xx, echState, options)
     log.trace('stage 1 - initiator verified the responder, ech %s', outcome)
+    init.onAuthenticated?.()
 
     if (init.require === true && outcome !== 'accepted') {
       throw new EchRejectedError(undefined, { retryRecord, remotePeer: peerIdFromPublicKey(publicKey) })

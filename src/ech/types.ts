@@ -61,6 +61,12 @@ export interface InitiatorInit extends HandshakeInit {
   ech?: OuterHelloPlan
   /** Abort before message 3 (the initiator's identity) unless ECH was accepted */
   require?: boolean
+  /**
+   * Called once message 2 proved the responder's identity: a failure before
+   * it says nothing about the peer (anyone at the address could have caused
+   * it), a failure after it is the authenticated peer's
+   */
+  onAuthenticated?(): void
 }
 
 export interface ResponderInit extends HandshakeInit {

@@ -71,10 +71,11 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   /**
    * Capabilities libp2p matches against other components'
    * `serviceDependencies` at start-up: a connection encrypter, a stand-in
-   * for `@chainsafe/libp2p-noise` (so a service that requires stock Noise
-   * accepts this encrypter in its place), and `libp2p-noise-ech` itself
+   * for stock Noise under both its names, `@chainsafe/libp2p-noise` and
+   * `@libp2p/noise` (so a service that requires stock Noise accepts this
+   * encrypter in its place), and `libp2p-noise-ech` itself
    */
-  readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption', '@chainsafe/libp2p-noise', 'libp2p-noise-ech']
+  readonly [serviceCapabilities]: string[] = ['@libp2p/connection-encryption', '@chainsafe/libp2p-noise', '@libp2p/noise', 'libp2p-noise-ech']
 
   /** `opportunistic`, `require` or `disabled`; may be changed at run time */
   public mode: EchMode
@@ -195,7 +196,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
 
   async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     const attempt = this.reporter.start(connection, 'outbound', options)
-    const plan = await this.outbound.plan(this.effectiveMode(), attempt.remotePeer)
+    const plan = await this.outbound.plan(this.effectiveMode(), attempt.remotePeer, attempt.remoteAddr?.toString())
     switch (plan.kind) {
       case 'stock': return this.stockOutbound(attempt, plan.reason, options)
       case 'refuse': return this.refuseOutbound(attempt, plan.reason)
@@ -228,16 +229,18 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
 
   private async echOutbound (attempt: Attempt, plan: OutboundPlan & { kind: 'ech' }, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     const frames = noiseFrames(attempt.connection)
+    const progress = { authenticated: false }
     let result: HandshakeResult
     try {
       result = await performInitiatorHandshake({
         ...this.handshakeInit(frames, attempt.connection, options),
         remotePeer: attempt.remotePeer,
         ech: plan.hello,
-        require: plan.require
+        require: plan.require,
+        onAuthenticated: () => { progress.authenticated = true }
       }, this.withTimeout(options))
     } catch (err) {
-      await this.outbound.failed(attempt, plan, err)
+      await this.outbound.failed(attempt, plan, err, progress)
       throw err
     }
     const secured = securedConnection(frames, result, this.components.upgrader, options)
@@ -278,6 +281,8 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       throw err
     }
     const secured = securedConnection(frames, result, this.components.upgrader, options)
+    // it sent an outer hello: it runs this package, and takes them
+    this.policy.recordOuterHelloCompleted(secured.remotePeer)
     this.reporter.secured(attempt, result.ech === 'accepted' ? 'accepted' : 'rejected', secured.remotePeer, { configId: result.configId })
     return secured
   }
@@ -305,6 +310,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     this.monitor.fallback(reason, attempt.remotePeer)
     try {
       const secured = checkRemotePeer(await this.stock.secureOutbound(attempt.connection, options), options?.remotePeer)
+      this.outbound.stockSucceeded(attempt, secured.remotePeer)
       this.reporter.secured(attempt, 'fallback', secured.remotePeer, { reason })
       return secured
     } catch (err) {

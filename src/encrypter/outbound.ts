@@ -1,18 +1,25 @@
 /**
  * The dialer's side of the wrapper: whether a dial offers ECH (the peer
- * store's offer, the mode, the policy, GREASE), and what a finished offer
- * means afterwards (retry configs learned, the circuit breaker fed).
+ * store's offer, the mode, the policy, GREASE), and what a finished dial
+ * means afterwards (retry configs learned, the circuit breaker or the
+ * address refusals fed; see `policy/refusals.ts`).
+ *
+ * GREASE goes only to peers known to take an outer hello, and never where
+ * the policy sends offers to stock Noise (kill switch, rollout, an open
+ * breaker, a refusing address): a GREASE hello must never make a dial fail
+ * that stock Noise would complete.
  */
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { EchRejectedError } from '../ech/errors.js'
 import { failureKind } from '../policy/failure.js'
 import type { Attempt, Reporter } from './report.js'
 import type { EchFallbackReason, EchMode } from './types.js'
 import type { EchOffer } from '../config/offer.js'
-import type { PeerConfigStore } from '../config/peer-store.js'
+import type { EchOfferLookup, PeerConfigStore } from '../config/peer-store.js'
 import type { HandshakeResult, OuterHelloPlan } from '../ech/types.js'
 import type { EchMonitor } from '../monitor/monitor.js'
 import type { EchPolicy } from '../policy/policy.js'
-import type { Logger, PeerId } from '@libp2p/interface'
+import type { Logger, Peer, PeerId } from '@libp2p/interface'
 
 /**
  * What to do with one dial:
@@ -32,11 +39,19 @@ export interface OutboundInit {
   monitor: EchMonitor
   reporter: Reporter
   log: Logger
-  /** Send GREASE to peers that get no offer */
+  /** Send GREASE to peers that get no offer, where it is safe (see above) */
   grease: boolean
 }
 
-type Found = { offer: EchOffer, reason?: undefined } | { offer?: undefined, reason: EchFallbackReason }
+/** GREASE stands in for an offer only where there is no usable config; every other reason means stock Noise */
+const GREASE_REASONS: ReadonlySet<EchFallbackReason> = new Set(['no-config', 'expired-config', 'unusable-config'])
+
+type Found = { offer: EchOffer, reason?: undefined, record?: undefined } | { offer?: undefined, reason: EchFallbackReason, record?: Peer }
+
+/** A dial's progress, as the engine reports it: failures before `authenticated` are the address's, not the peer's */
+export interface OutboundProgress {
+  authenticated: boolean
+}
 
 export class Outbound {
   private readonly init: OutboundInit
@@ -46,11 +61,11 @@ export class Outbound {
   }
 
   /**
-   * `require` mode is not subject to rollout or the breaker: falling back
-   * would weaken the connection below what was asked for
+   * `require` mode is not subject to rollout, the breaker or address
+   * refusals: falling back would weaken the connection below what was asked for
    */
-  async plan (mode: EchMode, remotePeer?: PeerId): Promise<OutboundPlan> {
-    const found = await this.find(mode, remotePeer)
+  async plan (mode: EchMode, remotePeer?: PeerId, remoteAddr?: string): Promise<OutboundPlan> {
+    const found = await this.find(mode, remotePeer, remoteAddr)
     if (found.offer != null && remotePeer != null) {
       return { kind: 'ech', hello: { kind: 'offer', offer: found.offer, targetPeer: remotePeer }, require: mode === 'require' }
     }
@@ -58,7 +73,7 @@ export class Outbound {
     if (mode === 'require') {
       return { kind: 'refuse', reason }
     }
-    if (this.init.grease && mode !== 'disabled') {
+    if (this.mayGrease(mode, reason, remotePeer, remoteAddr, found.record)) {
       return { kind: 'ech', hello: { kind: 'grease' }, require: false, reason }
     }
     return { kind: 'stock', reason }
@@ -69,6 +84,7 @@ export class Outbound {
     const offered = plan.hello.kind === 'offer' ? plan.hello.offer : undefined
     const retryConfigsLearned = result.ech === 'rejected' && result.retryRecord != null &&
       await this.learnRetryConfigs(remotePeer, result.retryRecord)
+    this.init.policy.recordOuterHelloCompleted(remotePeer, addressOf(attempt))
     if (offered != null && !plan.require) {
       // retry configs are neither success nor failure for the breaker
       if (retryConfigsLearned) {
@@ -83,8 +99,12 @@ export class Outbound {
     })
   }
 
-  /** After a failed handshake: a `require`-mode rejection learns retry configs; other failures feed the breaker */
-  async failed (attempt: Attempt, plan: OutboundPlan & { kind: 'ech' }, err: any): Promise<void> {
+  /**
+   * After a failed handshake: a `require`-mode rejection learns retry
+   * configs; a failure after the responder proved itself feeds its breaker;
+   * one before counts against the address only
+   */
+  async failed (attempt: Attempt, plan: OutboundPlan & { kind: 'ech' }, err: any, progress: OutboundProgress): Promise<void> {
     const { remotePeer } = attempt
     const offered = plan.hello.kind === 'offer' ? plan.hello.offer : undefined
     if (err instanceof EchRejectedError && remotePeer != null) {
@@ -94,27 +114,51 @@ export class Outbound {
       this.init.reporter.secured(attempt, 'rejected', remotePeer, { reason: 'require-refused', retryConfigsLearned, configId: offered?.config.configId, error: err.name })
       return
     }
-    // require mode never consults the breaker, so it does not feed it either
-    const kind = offered != null && remotePeer != null && !plan.require ? failureKind(err) : undefined
-    if (kind != null && remotePeer != null) {
-      this.init.policy.recordFailure(remotePeer, kind)
+    // require mode never consults the breaker or the refusals, so it does not feed them either
+    const kind = failureKind(err)
+    if (!plan.require && remotePeer != null && kind != null) {
+      if (progress.authenticated) {
+        if (offered != null) { this.init.policy.recordFailure(remotePeer, kind) }
+      } else {
+        this.init.policy.recordUnprovenFailure(remotePeer, addressOf(attempt), offered?.config.raw)
+      }
     }
     this.init.reporter.failed(attempt, err, 'ech')
   }
 
-  private async find (mode: EchMode, remotePeer?: PeerId): Promise<Found> {
+  /**
+   * A stock handshake proved the peer: when its address had refused an outer
+   * hello, the peer (or its path) does not take one (`policy/refusals.ts`)
+   */
+  stockSucceeded (attempt: Attempt, remotePeer: PeerId): void {
+    this.init.policy.recordStockSuccess(remotePeer, addressOf(attempt))
+  }
+
+  private async find (mode: EchMode, remotePeer?: PeerId, remoteAddr?: string): Promise<Found> {
     if (mode === 'disabled') {
       return { reason: 'disabled' }
     }
     if (remotePeer == null) {
       return { reason: 'no-peer-id' }
     }
-    const lookup = await this.init.configs.lookup(remotePeer)
+    const lookup: EchOfferLookup = await this.init.configs.lookup(remotePeer)
     if (lookup.offer == null || mode === 'require') {
       return lookup
     }
     const decision = this.init.policy.decide(remotePeer)
-    return decision.offer ? lookup : { reason: decision.reason }
+    if (!decision.offer) {
+      return { reason: decision.reason }
+    }
+    const address = this.init.policy.decideAddress(remotePeer, remoteAddr, lookup.offer.config.raw)
+    return address.offer ? lookup : { reason: address.reason }
+  }
+
+  /** GREASE only where there is simply no config, and the peer is known to take an outer hello */
+  private mayGrease (mode: EchMode, reason: EchFallbackReason, remotePeer?: PeerId, remoteAddr?: string, record?: Peer): boolean {
+    if (!this.init.grease || mode === 'disabled' || remotePeer == null || !GREASE_REASONS.has(reason)) {
+      return false
+    }
+    return this.init.policy.mayGrease(remotePeer, remoteAddr, identifyOf(record))
   }
 
   private async learnRetryConfigs (remotePeer: PeerId, record: Uint8Array): Promise<boolean> {
@@ -128,4 +172,15 @@ export class Outbound {
       return false
     }
   }
+}
+
+/** The dialled address, as the refusals remember it */
+function addressOf (attempt: Attempt): string | undefined {
+  return attempt.remoteAddr?.toString()
+}
+
+/** What identify stored about the peer (`AgentVersion` metadata, protocols) */
+function identifyOf (record?: Peer): { agentVersion?: string, protocols?: readonly string[] } {
+  const agent = record?.metadata.get('AgentVersion')
+  return { agentVersion: agent == null ? undefined : uint8ArrayToString(agent), protocols: record?.protocols }
 }

@@ -28,7 +28,7 @@ export const DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05
 export const ROLES: readonly EchRole[] = ['initiator', 'responder']
 export const OUTCOMES: readonly EchHandshakeOutcome[] = ['accepted', 'rejected', 'grease', 'not-offered', 'fallback', 'failed']
 export const PATHS: readonly EchPath[] = ['ech', 'stock']
-export const FALLBACK_REASONS: readonly EchFallbackLabel[] = ['disabled', 'rollout', 'breaker-open', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']
+export const FALLBACK_REASONS: readonly EchFallbackLabel[] = ['disabled', 'rollout', 'breaker-open', 'address-refused', 'config-refused', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']
 export const THREAT_KINDS: readonly EchThreatKind[] = ['probing', 'replay', 'downgrade', 'malformed', 'require-refusals', 'bad-retry-configs']
 export const HANDSHAKE_LABELS: readonly EchHandshakeLabel[] = ROLES.flatMap(role => OUTCOMES.map(outcome => `${role}_${outcome}` as const))
 

@@ -25,6 +25,8 @@ export const DEFAULT_MAX_COOLDOWN_MS = 60 * 60 * 1000
 export const DEFAULT_TRIAL_TIMEOUT_MS = 60 * 1000
 export const DEFAULT_MAX_PEERS = 10_000
 export const DEFAULT_PERSIST_DELAY_MS = 1000
+export const DEFAULT_ADDRESS_REFUSAL_MS = 10 * 60 * 1000
+export const DEFAULT_INTOLERANT_MS = 24 * 60 * 60 * 1000
 export const DEFAULT_POLICY_NAMESPACE = '/libp2p-noise-ech/policy/breakers'
 
 const DECIMAL = /^\d{1,3}(\.\d+)?$/
@@ -45,6 +47,8 @@ export interface ResolvedPolicyConfig {
   trialTimeoutMs: number
   maxPeers: number
   persistDelayMs: number
+  addressRefusalMs: number
+  intolerantMs: number
   namespace: string
 }
 
@@ -150,6 +154,8 @@ export function resolveConfig (init: EchPolicyInit, env: Record<string, string |
     trialTimeoutMs: checkInteger(init.trialTimeoutMs, DEFAULT_TRIAL_TIMEOUT_MS, 1, 'init.trialTimeoutMs'),
     maxPeers: checkInteger(init.maxPeers, DEFAULT_MAX_PEERS, 1, 'init.maxPeers'),
     persistDelayMs: checkInteger(init.persistDelayMs, DEFAULT_PERSIST_DELAY_MS, 0, 'init.persistDelayMs'),
+    addressRefusalMs: checkInteger(init.addressRefusalMs, DEFAULT_ADDRESS_REFUSAL_MS, 1, 'init.addressRefusalMs'),
+    intolerantMs: checkInteger(init.intolerantMs, DEFAULT_INTOLERANT_MS, 1, 'init.intolerantMs'),
     namespace
   }
 }

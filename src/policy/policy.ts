@@ -21,7 +21,9 @@ import { TypedEventEmitter } from 'main-event'
 import { BreakerStore } from './breaker-store.js'
 import { BreakerTable, CHECK_OFFER, CHECK_TRIAL } from './breaker.js'
 import { checkBoolean, checkPercentage, defaultEnv, resolveConfig } from './config.js'
+import { OuterHelloRefusals } from './refusals.js'
 import { ROLLOUT_BUCKETS, rolloutBucket, rolloutThreshold } from './rollout.js'
+import { toleratesOuterHello } from './tolerance.js'
 import type { BreakerEntry } from './breaker.js'
 import type {
   BreakerInfo, EchPolicyEvents, EchPolicyOptions, HandshakeFailureKind, PolicyDecision, PolicySettingSource, PolicyState
@@ -42,6 +44,8 @@ const OFFER_TRIAL: PolicyDecision = Object.freeze({ offer: true, trial: true })
 const NO_DISABLED: PolicyDecision = Object.freeze({ offer: false, reason: 'disabled' })
 const NO_ROLLOUT: PolicyDecision = Object.freeze({ offer: false, reason: 'rollout' })
 const NO_BREAKER: PolicyDecision = Object.freeze({ offer: false, reason: 'breaker-open' })
+const NO_ADDRESS: PolicyDecision = Object.freeze({ offer: false, reason: 'address-refused' })
+const NO_CONFIG_REFUSED: PolicyDecision = Object.freeze({ offer: false, reason: 'config-refused' })
 
 /**
  * The fallback policy: decides per outbound connection whether ECH is offered (kill switch,
@@ -55,6 +59,7 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
   private readonly log: Logger
   private readonly store?: BreakerStore
   private readonly breakers: BreakerTable
+  private readonly refusals: OuterHelloRefusals
   /** Rollout buckets by peer id string; FIFO-bounded, a miss only costs one SHA-256 */
   private readonly buckets = new Map<string, number>()
   private readonly maxPeers: number
@@ -86,6 +91,7 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
     if (components.datastore != null) {
       this.store = new BreakerStore(components.datastore, config.namespace, this.log)
     }
+    this.refusals = new OuterHelloRefusals({ maxEntries: config.maxPeers, addressMs: config.addressRefusalMs, intolerantMs: config.intolerantMs, now: this.now })
     this.breakers = new BreakerTable(config, {
       transition: (kind, peer, entry) => { this.onTransition(kind, peer, entry) },
       changed: (peer) => { this.onChanged(peer) }
@@ -139,12 +145,72 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
     }
   }
 
+  /**
+   * Whether an offer of `config` (its raw ECHConfig) may go to `address`, and
+   * if not, why: the address refused an outer hello before the responder
+   * proved anything (`address-refused`), or the peer, proven over stock
+   * Noise there, refused this very config there (`config-refused`)
+   */
+  decideAddress (peer: PeerId, address: string | undefined, config: Uint8Array): PolicyDecision {
+    switch (this.refusals.offerRefusal(peer.toString(), address, config)) {
+      case 'address-refused': return NO_ADDRESS
+      case 'config-refused': return NO_CONFIG_REFUSED
+      default: return OFFER
+    }
+  }
+
+  /**
+   * Whether a GREASE hello may go to this peer at `address`: only when the
+   * peer is known to take outer hellos — it completed one with us before, or
+   * identify said it runs a Noise that does (`tolerance.ts`) — and that
+   * address has not refused one; never through the kill switch, rollout or
+   * an open breaker
+   */
+  mayGrease (peer: PeerId, address: string | undefined, identify: { agentVersion?: string, protocols?: readonly string[] }): boolean {
+    const key = peer.toString()
+    // as decide(), but without taking a half-open breaker's single trial
+    if (!this.enabled || this.threshold === 0 || (this.threshold < ROLLOUT_BUCKETS && this.bucketOf(peer, key) >= this.threshold)) { return false }
+    if ((this.breakers.get(key)?.phase ?? 'closed') !== 'closed') { return false }
+    if (this.refusals.isAddressRefusing(key, address)) { return false }
+    return this.refusals.isTolerant(key) || toleratesOuterHello(identify.agentVersion, identify.protocols)
+  }
+
   /** A handshake in which we offered ECH succeeded: close the peer's breaker and forget its backoff */
   recordSuccess (peer: PeerId): void {
     this.breakers.success(peer.toString())
   }
 
-  /** A handshake in which we offered ECH failed; any kind counts */
+  /** A handshake with an outer hello (offer or GREASE) completed: the peer takes outer hellos */
+  recordOuterHelloCompleted (peer: PeerId, address?: string): void {
+    this.refusals.completed(peer.toString(), address)
+  }
+
+  /**
+   * A dial with an outer hello (the offered config, or none for GREASE)
+   * failed before the responder proved its identity: counted against the
+   * address, never the peer (see `refusals.ts`)
+   */
+  recordUnprovenFailure (peer: PeerId, address: string | undefined, config?: Uint8Array): void {
+    if (address == null) { return }
+    this.log('outer hello to %p at %s failed before the responder proved itself: stock Noise there next', peer, address)
+    this.refusals.failedBeforeProof(peer.toString(), address, config)
+  }
+
+  /**
+   * A stock handshake proved the peer at `address`. Returns true when that
+   * address had refused an outer hello: the peer there (or its path) does not
+   * take one, so that address gets neither GREASE nor the refused config for
+   * a while (`intolerantMs`)
+   */
+  recordStockSuccess (peer: PeerId, address?: string): boolean {
+    const refused = this.refusals.confirmWithStock(peer.toString(), address)
+    if (refused) {
+      this.log('%p proved itself over stock Noise at %s, which refused an outer hello: no outer hellos to it for now', peer, address)
+    }
+    return refused
+  }
+
+  /** A handshake in which we offered ECH failed after the responder proved its identity; any kind counts */
   recordFailure (peer: PeerId, kind: HandshakeFailureKind): void {
     this.log.trace('ECH handshake with %p failed: %s', peer, kind)
     this.breakers.failure(peer.toString(), this.now())

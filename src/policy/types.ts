@@ -3,7 +3,7 @@
  */
 
 /** Why a connection goes to stock Noise instead of being offered ECH */
-export type PolicyFallbackReason = 'disabled' | 'rollout' | 'breaker-open'
+export type PolicyFallbackReason = 'disabled' | 'rollout' | 'breaker-open' | 'address-refused' | 'config-refused'
 
 /**
  * The answer of `EchPolicy.decide()`. The objects are shared, frozen
@@ -108,6 +108,18 @@ export interface EchPolicyInit {
   maxPeers?: number
   /** ms to gather breaker changes before writing them to the datastore (default 1 s) */
   persistDelayMs?: number
+  /**
+   * ms an address where an outer hello failed before the responder proved its
+   * identity gets stock Noise, unless a stock handshake there settles it first
+   * (default 10 min)
+   */
+  addressRefusalMs?: number
+  /**
+   * ms a peer that refused an outer hello (shown by a stock handshake at the
+   * refusing address) gets no GREASE, and the config it refused stays refused
+   * unless replaced (default 24 h)
+   */
+  intolerantMs?: number
   /** Datastore prefix (default `/libp2p-noise-ech/policy/breakers`) */
   namespace?: string
   /** The clock, ms since the epoch (default `Date.now`) */

@@ -11,6 +11,7 @@ import '../../src/polyfill.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddrConnectionPair } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { encodeEchConfigList } from '../../src/config/codec.js'
 import { createEchConfig } from '../../src/config/create.js'
@@ -32,10 +33,17 @@ import type { EchKey, EchMode } from '../../src/index.js'
 import type { EchPolicyOptions, HandshakeFailureKind } from '../../src/policy/types.js'
 import type { Node } from '../ech/helpers.js'
 import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 const HOUR = 60 * 60 * 1000
+/** The address every planned dial goes to */
+const ADDR = '/ip4/127.0.0.1/tcp/4001'
 const logger = defaultLogger()
 const log = logger.forComponent('test:outbound')
+
+/** The engine's report of how far a failed dial got */
+const PROVEN = { authenticated: true }
+const UNPROVEN = { authenticated: false }
 
 /** What the wrapper told the policy, in order */
 type PolicyCall = ['success' | 'retry', string] | ['failure', string, HandshakeFailureKind]
@@ -98,8 +106,13 @@ describe('encrypter/outbound', function () {
     const refuse = (reason: string): Want => ({ kind: 'refuse', reason })
     const grease = (reason: string): Want => ({ kind: 'ech', reason, hello: 'grease', require: false })
     const offer = (require: boolean): Want => ({ kind: 'ech', reason: undefined, hello: 'offer', require })
-    /** No offer: stock Noise, or GREASE when it is on */
-    const fallback = (reason: string): [Want, Want] => [stock(reason), grease(reason)]
+    /** No offer: stock Noise, with GREASE on too (the peer is not known to take an outer hello, or the policy says stock) */
+    const fallback = (reason: string): [Want, Want] => [stock(reason), stock(reason)]
+    /** No offer: stock Noise, or GREASE when it is on (the peer is known to take an outer hello) */
+    const greasable = (reason: string): [Want, Want] => [stock(reason), grease(reason)]
+    /** What identify told the dialer: a Noise that takes outer hellos, and one that rejects any message-1 payload */
+    const jsAgent = { agentVersion: 'js-libp2p/3.3.11 node/20.20.2', protocols: ['/ipfs/id/1.0.0'] }
+    const rust043Agent = { agentVersion: 'rust-libp2p/0.43.1', protocols: ['/ipfs/id/1.0.0'] }
 
     interface Situation {
       name: string
@@ -110,6 +123,8 @@ describe('encrypter/outbound', function () {
       policy?: EchPolicyOptions
       /** Run against the policy before planning */
       prepare?(policy: EchPolicy): void
+      /** What identify stored for the peer */
+      identify?: { agentVersion: string, protocols: string[] }
       /** The plan in `opportunistic` mode, without and with GREASE */
       opportunistic: [Want, Want]
       /** The plan in `require` mode, with or without GREASE (`disabled` always plans stock Noise) */
@@ -121,12 +136,43 @@ describe('encrypter/outbound', function () {
     // `require` is not subject to rollout, breaker or kill switch: falling back would weaken the connection
     const situations: Situation[] = [
       { name: 'no peer id', noPeerId: true, opportunistic: fallback('no-peer-id'), require: refuse('no-peer-id') },
-      { name: 'no config', opportunistic: fallback('no-config'), require: refuse('no-config') },
+      { name: 'no config, nothing known of the peer', opportunistic: fallback('no-config'), require: refuse('no-config') },
+      { name: 'no config, identify says js-libp2p', identify: jsAgent, opportunistic: greasable('no-config'), require: refuse('no-config') },
+      { name: 'no config, identify says rust-libp2p 0.43 (rejects any message-1 payload)', identify: rust043Agent, opportunistic: fallback('no-config'), require: refuse('no-config') },
+      {
+        name: 'no config, an outer-hello handshake with the peer completed before',
+        prepare: (policy) => { policy.recordOuterHelloCompleted(remote) },
+        opportunistic: greasable('no-config'),
+        require: refuse('no-config')
+      },
+      {
+        name: 'no config, js-libp2p, but its address refused an outer hello and the stock handshake there proved it',
+        identify: jsAgent,
+        prepare: (policy) => { policy.recordUnprovenFailure(remote, ADDR); policy.recordStockSuccess(remote, ADDR) },
+        opportunistic: fallback('no-config'),
+        require: refuse('no-config')
+      },
+      {
+        name: 'a usable config, its address refused an outer hello before the responder proved itself',
+        stored: usable,
+        prepare: (policy) => { policy.recordUnprovenFailure(remote, ADDR, echKey.config.raw) },
+        opportunistic: fallback('address-refused'),
+        require: offer(true)
+      },
+      {
+        name: 'a usable config the peer refused at this address (it refused the offer, then proved the peer over stock Noise)',
+        stored: usable,
+        prepare: (policy) => { policy.recordUnprovenFailure(remote, ADDR, echKey.config.raw); policy.recordStockSuccess(remote, ADDR) },
+        opportunistic: fallback('config-refused'),
+        require: offer(true)
+      },
       { name: 'a usable config', stored: usable, opportunistic: [offer(false), offer(false)], require: offer(true) },
       // signed for 48 h, 49 h ago
       { name: 'an expired signed record', stored: expired, opportunistic: fallback('expired-config'), require: refuse('expired-config') },
       { name: 'an unusable config', stored: async () => unusableConfigList(), opportunistic: fallback('unusable-config'), require: refuse('unusable-config') },
       { name: 'a usable config, rollout 0 %', stored: usable, policy: { rolloutPercentage: 0 }, opportunistic: fallback('rollout'), require: offer(true) },
+      // the policy's stock answers never turn into GREASE, even for a peer that takes outer hellos
+      { name: 'no config, js-libp2p, rollout 0 %', identify: jsAgent, policy: { rolloutPercentage: 0 }, opportunistic: fallback('no-config'), require: refuse('no-config') },
       {
         name: 'a usable config, the breaker open',
         stored: usable,
@@ -135,9 +181,18 @@ describe('encrypter/outbound', function () {
         opportunistic: fallback('breaker-open'),
         require: offer(true)
       },
+      {
+        name: 'no config, js-libp2p, the breaker open',
+        identify: jsAgent,
+        policy: { failureThreshold: 1 },
+        prepare: (policy) => { policy.recordFailure(remote, 'decode') },
+        opportunistic: fallback('no-config'),
+        require: refuse('no-config')
+      },
       // the kill switch is applied by EchNoise, which plans in mode `disabled` while it is off;
-      // plan() itself only hears of it through the policy's answer, and GREASE still goes out
-      { name: 'a usable config, the kill switch off', stored: usable, policy: { enabled: false }, opportunistic: fallback('disabled'), require: offer(true) }
+      // plan() itself only hears of it through the policy's answer, which also stops GREASE
+      { name: 'a usable config, the kill switch off', stored: usable, policy: { enabled: false }, opportunistic: fallback('disabled'), require: offer(true) },
+      { name: 'no config, js-libp2p, the kill switch off', identify: jsAgent, policy: { enabled: false }, opportunistic: fallback('no-config'), require: refuse('no-config') }
     ]
 
     function expected (mode: EchMode, situation: Situation, greaseOn: boolean): Want {
@@ -154,8 +209,11 @@ describe('encrypter/outbound', function () {
       if (situation.stored != null) {
         await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: await situation.stored() } })
       }
+      if (situation.identify != null) {
+        await s.peerStore.merge(remote, { metadata: { AgentVersion: new TextEncoder().encode(situation.identify.agentVersion) }, protocols: situation.identify.protocols })
+      }
       situation.prepare?.(s.policy)
-      const plan = await s.outbound.plan(mode, situation.noPeerId === true ? undefined : remote)
+      const plan = await s.outbound.plan(mode, situation.noPeerId === true ? undefined : remote, ADDR)
       expect(summary(plan)).to.deep.equal(want)
       if (plan.kind === 'ech' && plan.hello.kind === 'offer') {
         // the offer is the stored config, addressed to the peer being dialled
@@ -185,14 +243,29 @@ describe('encrypter/outbound', function () {
     /** A real offer to `remote` from its stored config, and the attempt it belongs to */
     async function offered (s: Setup, mode: EchMode = 'opportunistic'): Promise<{ plan: OutboundPlan & { kind: 'ech' }, attempt: Attempt }> {
       await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: echKey.configList } })
-      const plan = await s.outbound.plan(mode, remote)
+      const attempt = attemptTo(s, remote)
+      const plan = await s.outbound.plan(mode, remote, addressOf(attempt))
       if (plan.kind !== 'ech' || plan.hello.kind !== 'offer') { throw new Error(`expected an offer, planned ${JSON.stringify(summary(plan))}`) }
-      return { plan, attempt: attemptTo(s, remote) }
+      return { plan, attempt }
     }
 
-    function attemptTo (s: Setup, remotePeer?: PeerId): Attempt {
+    /** A GREASE dial to a peer that completed an outer-hello handshake before */
+    async function greased (s: Setup): Promise<{ plan: OutboundPlan & { kind: 'ech' }, attempt: Attempt }> {
+      s.policy.recordOuterHelloCompleted(remote)
+      const attempt = attemptTo(s, remote)
+      const plan = await s.outbound.plan('opportunistic', remote, addressOf(attempt))
+      if (plan.kind !== 'ech' || plan.hello.kind !== 'grease') { throw new Error(`expected GREASE, planned ${JSON.stringify(summary(plan))}`) }
+      return { plan, attempt }
+    }
+
+    function attemptTo (s: Setup, remotePeer?: PeerId, remoteAddr?: Multiaddr): Attempt {
       const [connection] = multiaddrConnectionPair()
-      return s.reporter.start(connection, 'outbound', { remotePeer })
+      const attempt = s.reporter.start(connection, 'outbound', { remotePeer })
+      return remoteAddr == null ? attempt : { ...attempt, remoteAddr }
+    }
+
+    function addressOf (attempt: Attempt): string | undefined {
+      return attempt.remoteAddr?.toString()
     }
 
     /** The fields of a handshake result the wrapper reads */
@@ -258,10 +331,9 @@ describe('encrypter/outbound', function () {
 
     it('GREASE: neither success nor failure for the breaker, reported as grease', async () => {
       const s = await setup({ grease: true })
-      const plan = await s.outbound.plan('opportunistic', remote)
+      const { plan, attempt } = await greased(s)
       expect(summary(plan)).to.deep.equal({ kind: 'ech', reason: 'no-config', hello: 'grease', require: false })
-      const attempt = attemptTo(s, remote)
-      await s.outbound.succeeded(attempt, plan as OutboundPlan & { kind: 'ech' }, result({ ech: 'grease' }), remote)
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'grease' }), remote)
       expect(s.calls).to.deep.equal([])
       expect(s.reporter.get(attempt.connection)).to.include({ outcome: 'grease', path: 'ech' })
     })
@@ -279,11 +351,11 @@ describe('encrypter/outbound', function () {
       { name: 'UnexpectedPeerError', error: () => named('UnexpectedPeerError') }
     ]
     failures.forEach(f => {
-      it(`a failure after an offer (${f.name}) feeds the breaker ${f.kind != null ? `as '${f.kind}'` : 'nothing'} and is reported failed`, async () => {
+      it(`a failure after an offer and after the responder proved itself (${f.name}) feeds the breaker ${f.kind != null ? `as '${f.kind}'` : 'nothing'} and is reported failed`, async () => {
         const s = await setup()
         const { plan, attempt } = await offered(s)
         const err = f.error()
-        await s.outbound.failed(attempt, plan, err)
+        await s.outbound.failed(attempt, plan, err, PROVEN)
         expect(s.calls).to.deep.equal(f.kind != null ? [['failure', remote.toString(), f.kind]] : [])
         expect(s.monitor.getCounters().handshakes.initiator_failed).to.equal(1)
         expect(s.reporter.get(attempt.connection)).to.be.undefined()
@@ -294,34 +366,79 @@ describe('encrypter/outbound', function () {
       const s = await setup({ policy: { failureThreshold: 2 } })
       for (let i = 0; i < 2; i++) {
         const { plan, attempt } = await offered(s)
-        await s.outbound.failed(attempt, plan, named('InvalidCryptoExchangeError'))
+        await s.outbound.failed(attempt, plan, named('InvalidCryptoExchangeError'), PROVEN)
       }
       expect(s.policy.getState().openBreakers.map(b => b.peer)).to.deep.equal([remote.toString()])
       expect(summary(await s.outbound.plan('opportunistic', remote))).to.deep.equal({ kind: 'stock', reason: 'breaker-open' })
     })
 
+    it('failures before the responder proved itself never open the peer\'s breaker: three bogus addresses do not downgrade the real one', async () => {
+      const s = await setup({ policy: { failureThreshold: 3 } })
+      await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: echKey.configList } })
+      for (let port = 1; port <= 3; port++) {
+        const attempt = attemptTo(s, remote, multiaddr(`/ip4/192.0.2.${port}/tcp/4001`))
+        const plan = await s.outbound.plan('opportunistic', remote, addressOf(attempt))
+        expect(summary(plan)).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+        await s.outbound.failed(attempt, plan as OutboundPlan & { kind: 'ech' }, named('UnexpectedEOFError'), UNPROVEN)
+      }
+      expect(s.policy.getState().openBreakers).to.deep.equal([])
+      // the real address still gets the offer; each bogus one now gets stock Noise
+      expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/198.51.100.7/tcp/4001'))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+      expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/192.0.2.1/tcp/4001'))).to.deep.equal({ kind: 'stock', reason: 'address-refused' })
+    })
+
+    it('an offer refused before proof, then a stock handshake at that address proving the peer: that config is not offered there again until it changes; other addresses keep it', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      await s.outbound.failed(attempt, plan, named('UnexpectedEOFError'), UNPROVEN)
+      const next = attemptTo(s, remote, attempt.remoteAddr)
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(next)))).to.deep.equal({ kind: 'stock', reason: 'address-refused' })
+      s.outbound.stockSucceeded(next, remote)
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(next)))).to.deep.equal({ kind: 'stock', reason: 'config-refused' })
+      // a box on one path cannot downgrade the peer's other addresses
+      expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/198.51.100.7/tcp/4001'))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+      // a new config (the peer upgraded, or its operator published one) is offered there again
+      const fresh = await generateEchKey()
+      await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: fresh.configList } })
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(next)))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+      fresh.privateKey.destroy()
+    })
+
+    it('a stock handshake that cannot prove the peer (a bogus address) leaves the refusal on that address only', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      await s.outbound.failed(attempt, plan, named('UnexpectedEOFError'), UNPROVEN)
+      // no stockSucceeded: the stock dial to a bogus address fails
+      expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/198.51.100.7/tcp/4001'))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+    })
+
     it('require mode: a failure never feeds the breaker', async () => {
       const s = await setup({ policy: { failureThreshold: 1 } })
       const { plan, attempt } = await offered(s, 'require')
-      await s.outbound.failed(attempt, plan, named('InvalidCryptoExchangeError'))
+      await s.outbound.failed(attempt, plan, named('InvalidCryptoExchangeError'), UNPROVEN)
       expect(s.calls).to.deep.equal([])
       expect(s.policy.getState().openBreakers).to.deep.equal([])
+      // nor the refusals: require mode keeps offering
+      expect(summary(await s.outbound.plan('require', remote, addressOf(attempt)))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: true })
     })
 
-    it('a GREASE handshake that fails does not feed the breaker', async () => {
+    it('a GREASE handshake that fails does not feed the breaker; failing before proof, the next dial there gets stock Noise, and once the peer is proven there no more GREASE', async () => {
       const s = await setup({ grease: true })
-      const plan = await s.outbound.plan('opportunistic', remote) as OutboundPlan & { kind: 'ech' }
-      expect(plan.hello.kind).to.equal('grease')
-      await s.outbound.failed(attemptTo(s, remote), plan, named('InvalidCryptoExchangeError'))
+      const { plan, attempt } = await greased(s)
+      await s.outbound.failed(attempt, plan, named('UnexpectedEOFError'), UNPROVEN)
       expect(s.calls).to.deep.equal([])
       expect(s.monitor.getCounters().handshakes.initiator_failed).to.equal(1)
+      const next = attemptTo(s, remote, attempt.remoteAddr)
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(next)))).to.deep.equal({ kind: 'stock', reason: 'no-config' })
+      s.outbound.stockSucceeded(next, remote)
+      expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/198.51.100.7/tcp/4001'))).to.deep.equal({ kind: 'stock', reason: 'no-config' })
     })
 
     it('require mode, EchRejectedError with valid retry configs: stored, refusal counted and reported, the breaker untouched', async () => {
       const s = await setup()
       const { plan, attempt } = await offered(s, 'require')
       const record = await freshRecord()
-      await s.outbound.failed(attempt, plan, new EchRejectedError(undefined, { retryRecord: record, remotePeer: remote }))
+      await s.outbound.failed(attempt, plan, new EchRejectedError(undefined, { retryRecord: record, remotePeer: remote }), PROVEN)
       expect(await stored(s)).to.equalBytes(record)
       expect(s.calls).to.deep.equal([])
       expect(s.monitor.getCounters().requireRefusals).to.equal(1)
@@ -334,7 +451,7 @@ describe('encrypter/outbound', function () {
       const s = await setup()
       const { plan, attempt } = await offered(s, 'require')
       const forged = await freshRecord(await generateKeyPair('Ed25519'))
-      await s.outbound.failed(attempt, plan, new EchRejectedError(undefined, { retryRecord: forged, remotePeer: remote }))
+      await s.outbound.failed(attempt, plan, new EchRejectedError(undefined, { retryRecord: forged, remotePeer: remote }), PROVEN)
       expect(s.monitor.getCounters().threats['bad-retry-configs']).to.equal(1)
       expect(await stored(s)).to.equalBytes(echKey.configList)
       expect(s.calls).to.deep.equal([])

@@ -44,7 +44,7 @@ function expectedSamples (values: {
       lines.push(`libp2p_ech_noise_handshakes_total{role_outcome="${label}"} ${values.handshakes[label] ?? 0}`)
     }
   }
-  for (const reason of ['disabled', 'rollout', 'breaker-open', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']) {
+  for (const reason of ['disabled', 'rollout', 'breaker-open', 'address-refused', 'config-refused', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']) {
     lines.push(`libp2p_ech_noise_fallbacks_total{reason="${reason}"} ${values.fallbacks[reason] ?? 0}`)
   }
   for (const kind of ['probing', 'replay', 'downgrade', 'malformed', 'require-refusals', 'bad-retry-configs']) {
@@ -101,35 +101,40 @@ describe('operations: Prometheus scrape after scripted traffic over TCP', functi
     const bFailures = b.failures.length
     await rawAttempt(tcpPort(b.addr), rawOuterHelloMessage1(probeHello({ configId: 1 }).subarray(0, 20)))
     expect(await threat).to.include({ kind: 'malformed', severity: 'low', count: 1 })
-    // one broken ECH handshake: A's breaker for B opens
+    // one broken ECH handshake: the proxy breaks message 2 when message 1 offered ECH, so A's dial
+    // fails before B proved anything; it counts against that address, not against B (no breaker)
     const proxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr), tamper: BREAK_ECH }))
-    const breaker = nextEchEvent(a.ech!, 'ech:breaker')
     await expect(a.node.dial(proxy.addr(b.node.peerId), { force: true })).to.eventually.be.rejected()
-    expect(await breaker).to.include({ state: 'open' })
     // B's side of that handshake ends when A hangs up instead of sending message 3
     await b.nextFailure('inbound', { since: bFailures + 1 })
+    // the next dial to that address goes to stock Noise (address-refused) and works through the proxy
+    const refused = nextEchEvent(a.ech!, 'ech:outcome')
+    const refusedInbound = nextEchEvent(b.ech!, 'ech:outcome')
+    await a.node.dial(proxy.addr(b.node.peerId), { force: true })
+    expect(await refused).to.include({ outcome: 'fallback', reason: 'address-refused' })
+    expect(await refusedInbound).to.include({ outcome: 'not-offered' })
     // B rotates: the retired key stays live for the grace period
     await b.ech!.keys.rotate()
 
     expect(await echSamples(registryA)).to.deep.equal(expectedSamples({
-      handshakes: { initiator_accepted: ACCEPTED, initiator_fallback: 1, initiator_failed: 1 },
-      fallbacks: { 'no-config': 1 },
+      handshakes: { initiator_accepted: ACCEPTED, initiator_fallback: 2, initiator_failed: 1 },
+      fallbacks: { 'no-config': 1, 'address-refused': 1 },
       threats: {},
-      durationCount: { ech: ACCEPTED, stock: 1 },
+      durationCount: { ech: ACCEPTED, stock: 2 },
       liveKeys: 1,
-      openBreakers: 1
+      openBreakers: 0
     }))
     expect(await echSamples(registryB)).to.deep.equal(expectedSamples({
-      handshakes: { responder_accepted: ACCEPTED, 'responder_not-offered': NOT_OFFERED, responder_failed: 2 },
-      fallbacks: { 'not-offered': NOT_OFFERED },
+      handshakes: { responder_accepted: ACCEPTED, 'responder_not-offered': NOT_OFFERED + 1, responder_failed: 2 },
+      fallbacks: { 'not-offered': NOT_OFFERED + 1 },
       threats: { malformed: 1 },
-      durationCount: { ech: ACCEPTED, stock: NOT_OFFERED },
+      durationCount: { ech: ACCEPTED, stock: NOT_OFFERED + 1 },
       liveKeys: 2,
       openBreakers: 0
     }))
 
     // the scrape agrees with the monitor's own counters
-    expect(a.ech!.monitor.getCounters().handshakes).to.include({ initiator_accepted: ACCEPTED, initiator_fallback: 1, initiator_failed: 1 })
-    expect(b.ech!.monitor.getCounters().handshakes).to.include({ responder_accepted: ACCEPTED, 'responder_not-offered': NOT_OFFERED, responder_failed: 2 })
+    expect(a.ech!.monitor.getCounters().handshakes).to.include({ initiator_accepted: ACCEPTED, initiator_fallback: 2, initiator_failed: 1 })
+    expect(b.ech!.monitor.getCounters().handshakes).to.include({ responder_accepted: ACCEPTED, 'responder_not-offered': NOT_OFFERED + 1, responder_failed: 2 })
   })
 })

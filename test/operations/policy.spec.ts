@@ -2,19 +2,34 @@
  * The fallback policy driven through the wrapper, between real libp2p nodes
  * on TCP 127.0.0.1: the kill switch (`ECH_ENABLED`) in both directions, env
  * winning over init, staged rollout, a bad env value failing node creation,
- * and the per-peer circuit breaker against an on-path box that breaks every
- * ECH handshake but lets stock Noise through.
+ * and how failed outer hellos are counted: against the address when the
+ * responder proved nothing (an on-path box that breaks every outer hello but
+ * lets stock Noise through; bogus addresses that reset), never against the
+ * peer's breaker.
  */
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { findError, rejection } from '../fixtures/errors.js'
 import { collectEchEvents, nextEchEvent, pingOver, shareConfig, useNodes } from '../fixtures/nodes.js'
 import { BREAK_ECH, createCaptureProxy, echBreak } from '../fixtures/proxy.js'
-import { tcpPort, topLevelFields } from '../fixtures/wire.js'
+import { NOISE_NEGOTIATION, listenTcp, tcpPort, topLevelFields } from '../fixtures/wire.js'
 import type { EchConnectionInfo } from '../../src/index.js'
 import type { TestNode } from '../fixtures/nodes.js'
+import type { TcpServer } from '../fixtures/wire.js'
 import type { Connection } from '@libp2p/interface'
 
-const COOLDOWN_MS = 60_000
+/** Answers `/noise`, reads message 1 and resets: an address that is not the peer it is listed for */
+async function resetAfterMessage1 (): Promise<TcpServer> {
+  return listenTcp((socket) => {
+    let seen = 0
+    socket.write(NOISE_NEGOTIATION)
+    // once message 1 is in (past the multistream lines and a uint16 length), reset
+    socket.on('data', (chunk: Buffer) => {
+      seen += chunk.byteLength
+      if (seen > NOISE_NEGOTIATION.byteLength + 2) { socket.resetAndDestroy() }
+    })
+  })
+}
 
 describe('operations: policy through the wrapper over TCP', function () {
   this.timeout(20_000)
@@ -124,64 +139,60 @@ describe('operations: policy through the wrapper over TCP', function () {
     }
   })
 
-  describe('circuit breaker against a box that breaks every ECH handshake', () => {
-    it('3 failed ECH dials open it, the 4th goes stock (breaker-open) and works; after the cool-down a failed trial re-opens it with a doubled cool-down, a good trial closes it', async () => {
-      let clock = Date.now()
+  describe('failed outer hellos, counted where the evidence is', () => {
+    it('a box on one path that breaks every outer hello: the first dial fails before B proved anything; the next dial there goes stock (address-refused) and proves B, after which that path gets stock (config-refused) while B\'s direct address keeps ECH; no breaker opens', async () => {
       const b = await node({ encrypter: 'ech' })
-      const a = await node({ encrypter: 'ech', ech: { policy: { now: () => clock } } })
+      const a = await node({ encrypter: 'ech' })
       await shareConfig(a, b)
-      const breakerProxy = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr), tamper: BREAK_ECH }))
-      const target = breakerProxy.addr(b.node.peerId)
-      const peer = b.node.peerId.toString()
+      const box = nodes.closeAfter(await createCaptureProxy({ target: tcpPort(b.addr), tamper: BREAK_ECH }))
+      const target = box.addr(b.node.peerId)
       const breaker = collectEchEvents(a.ech!, 'ech:breaker')
       const outcomes = collectEchEvents(a.ech!, 'ech:outcome')
 
-      // three ECH offers, each broken in message 2
-      for (let i = 0; i < 3; i++) {
-        const since = a.failures.length
-        await expect(a.node.dial(target, { force: true })).to.eventually.be.rejected()
-        expect((await a.nextFailure('outbound', { since })).error.name).to.equal('InvalidCryptoExchangeError')
-        expect(echBreak(breakerProxy.connections[i])).to.deep.equal({ offeredEch: true, tampered: true })
-        expect(breaker, `breaker events after ${i + 1} failures`).to.have.lengthOf(i < 2 ? 0 : 1)
-      }
-      expect(breaker[0]).to.deep.equal({ peer, state: 'open', failures: 3, cooldownMs: COOLDOWN_MS })
-      expect(a.ech!.policy.getState().openBreakers).to.deep.equal([{ peer, state: 'open', failures: 3, openUntil: clock + COOLDOWN_MS, cooldownMs: COOLDOWN_MS }])
+      // 1: the offer, broken in message 2
+      const since = a.failures.length
+      await expect(a.node.dial(target, { force: true })).to.eventually.be.rejected()
+      expect((await a.nextFailure('outbound', { since })).error.name).to.equal('InvalidCryptoExchangeError')
+      expect(echBreak(box.connections[0])).to.deep.equal({ offeredEch: true, tampered: true })
 
-      // 4th: stock Noise, which the box lets through
+      // 2: stock Noise at that address, which the box lets through and which proves B
       const stock = await a.node.dial(target, { force: true })
-      expect(outcomes.at(-1)).to.include({ outcome: 'fallback', reason: 'breaker-open', path: 'stock' })
-      expect(echBreak(breakerProxy.connections[3])).to.deep.equal({ offeredEch: false, tampered: false })
+      expect(outcomes.at(-1)).to.include({ outcome: 'fallback', reason: 'address-refused', path: 'stock' })
+      expect(echBreak(box.connections[1])).to.deep.equal({ offeredEch: false, tampered: false })
       await pingOver(stock)
       await stock.close()
 
-      // cool-down over, box still hostile: the single trial fails and the breaker re-opens, backing off
-      clock += COOLDOWN_MS
-      await expect(a.node.dial(target, { force: true })).to.eventually.be.rejected()
-      expect(echBreak(breakerProxy.connections[4])).to.deep.equal({ offeredEch: true, tampered: true })
-      expect(breaker.slice(1)).to.deep.equal([
-        { peer, state: 'half-open', failures: 3, cooldownMs: COOLDOWN_MS },
-        { peer, state: 'open', failures: 4, cooldownMs: 2 * COOLDOWN_MS }
-      ])
-      // still inside the doubled cool-down
-      clock += COOLDOWN_MS
+      // 3: B proven behind a box that refuses outer hellos: that path gets stock Noise
       const stock2 = await a.node.dial(target, { force: true })
-      expect(outcomes.at(-1)).to.include({ outcome: 'fallback', reason: 'breaker-open' })
+      expect(outcomes.at(-1)).to.include({ outcome: 'fallback', reason: 'config-refused', path: 'stock' })
       await stock2.close()
 
-      // cool-down over and the box behaves: the trial is accepted and closes the breaker
-      clock += COOLDOWN_MS
-      breakerProxy.tamper = undefined
-      const { conn, out } = await dialOutcome(a, b, target)
+      // B's own address is another path: ECH as before
+      const { conn, out } = await dialOutcome(a, b)
       expect(out).to.include({ outcome: 'accepted', path: 'ech' })
-      expect(echBreak(breakerProxy.connections[6])).to.deep.equal({ offeredEch: true, tampered: false })
-      expect(breaker.slice(3)).to.deep.equal([
-        { peer, state: 'half-open', failures: 4, cooldownMs: 2 * COOLDOWN_MS },
-        // the close event carries the entry as it was when the trial succeeded
-        { peer, state: 'closed', failures: 4, cooldownMs: 2 * COOLDOWN_MS }
-      ])
-      expect(a.ech!.policy.getState().openBreakers).to.deep.equal([])
       await pingOver(conn)
-      expect(a.ech!.monitor.getCounters().fallbacks['breaker-open']).to.equal(2)
+
+      expect(breaker).to.deep.equal([])
+      expect(a.ech!.policy.getState().openBreakers).to.deep.equal([])
+      expect(a.ech!.monitor.getCounters().fallbacks).to.include({ 'address-refused': 1, 'config-refused': 1, 'breaker-open': 0 })
+    })
+
+    it('three bogus addresses for B that read message 1 and reset (a stale address, a poisoned routing result) cannot push the dial to B\'s real address off ECH', async () => {
+      const b = await node({ encrypter: 'ech' })
+      const a = await node({ encrypter: 'ech', ech: { policy: { failureThreshold: 3 } } })
+      await shareConfig(a, b)
+      const bogus = [await resetAfterMessage1(), await resetAfterMessage1(), await resetAfterMessage1()].map(server => nodes.closeAfter(server))
+      const since = a.failures.length
+      for (const server of bogus) {
+        await expect(a.node.dial(multiaddr(`/ip4/127.0.0.1/tcp/${server.port}/p2p/${b.node.peerId}`), { force: true })).to.eventually.be.rejected()
+      }
+      const failed = a.failures.slice(since)
+      expect(failed).to.have.lengthOf(3)
+      expect(a.ech!.policy.getState().openBreakers).to.deep.equal([])
+
+      const { conn, out } = await dialOutcome(a, b)
+      expect(out).to.include({ outcome: 'accepted', path: 'ech' })
+      await pingOver(conn)
     })
 
     it('require mode is never subject to the breaker: every dial offers ECH, none falls back', async () => {
