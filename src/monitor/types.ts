@@ -221,8 +221,8 @@ export interface EchMonitorInit {
   /** Malformed hellos from one source at which severity goes low → medium (default 10) */
   malformedMediumAt?: number
   /**
-   * How long a source's malformed-hello and bad-retry-config counts are
-   * remembered after its last occurrence, ms (default 10 min)
+   * How long a source's malformed-hello, bad-retry-config and half-open
+   * counts are remembered after its last occurrence, ms (default 10 min)
    */
   countMemoryMs?: number
   /** How long the `enc` of an outer hello that opened is remembered after it was first seen, ms (default 10 min) */
