@@ -12,7 +12,7 @@
  * Durations are observed in seconds (Prometheus base unit) into one
  * histogram group labelled `path`.
  */
-import type { EchFallbackLabel, EchHandshakeLabel, EchHandshakeOutcome, EchPath, EchRole, EchThreatKind } from './types.js'
+import type { EchFallbackLabel, EchHandshakeLabel, EchHandshakeOutcome, EchPath, EchRole, EchStallStage, EchThreatKind } from './types.js'
 import type { CounterGroup, HistogramGroup, Metrics } from '@libp2p/interface'
 
 export const METRIC_HANDSHAKES = 'libp2p_ech_noise_handshakes_total'
@@ -29,7 +29,8 @@ export const ROLES: readonly EchRole[] = ['initiator', 'responder']
 export const OUTCOMES: readonly EchHandshakeOutcome[] = ['accepted', 'rejected', 'grease', 'not-offered', 'fallback', 'failed']
 export const PATHS: readonly EchPath[] = ['ech', 'stock']
 export const FALLBACK_REASONS: readonly EchFallbackLabel[] = ['disabled', 'rollout', 'breaker-open', 'address-refused', 'config-refused', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']
-export const THREAT_KINDS: readonly EchThreatKind[] = ['probing', 'replay', 'downgrade', 'malformed', 'require-refusals', 'bad-retry-configs']
+export const THREAT_KINDS: readonly EchThreatKind[] = ['probing', 'replay', 'downgrade', 'malformed', 'require-refusals', 'bad-retry-configs', 'slow-handshake', 'half-open']
+export const STALL_STAGES: readonly EchStallStage[] = ['message1', 'handshake']
 export const HANDSHAKE_LABELS: readonly EchHandshakeLabel[] = ROLES.flatMap(role => OUTCOMES.map(outcome => `${role}_${outcome}` as const))
 
 export interface MonitorMetricsInit {

@@ -3,56 +3,32 @@
  * connection; the monitor turns that into typed events, threat detections,
  * audit lines and metrics. It holds only bounded state and runs no timers.
  *
- * Severities: `replay` high when the replayed hello decrypted, medium when it
- * never did; `downgrade` and `bad-retry-configs` high; `probing` and
- * `require-refusals` medium; `malformed` low, medium from the
- * `malformedMediumAt`th one from a source.
+ * Severities: `replay` and `bad-retry-configs` high; `downgrade` high for a
+ * rejection without retry configs or an opened breaker, medium for a run of
+ * offers that failed before the peer authenticated; `probing`,
+ * `require-refusals`, `slow-handshake` and `half-open` medium; `malformed`
+ * low, medium from the `malformedMediumAt`th one from a source.
  *
  * Rate limiting: every detection counts in `libp2p_ech_noise_threats_total`
  * and `getCounters()`; an `ech:threat` event (and its audit line) goes out
- * at most once per `eventIntervalMs` per kind and source, and all threat
- * events together spend a token bucket, so a flood from many sources cannot
- * flood the event bus or the log either.
+ * at most once per `eventIntervalMs` per kind and source (sooner only when
+ * the severity rose), and only then spends the global token bucket — every
+ * kind, so one noisy source cannot use up the budget that another source's
+ * detection needs, and a flood from many sources cannot flood the event bus
+ * or the log either.
  */
-import { InvalidParametersError } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { AuditLog } from './audit.js'
-import { RingBuffer, TokenBucket } from './bounded.js'
-import { DowngradeTracker, RateTracker, ReplayTracker } from './detectors.js'
-import { FALLBACK_REASONS, HANDSHAKE_LABELS, MonitorMetrics, ROLES, THREAT_KINDS, zeros } from './metrics.js'
-import { encKey, reasonOf, sourceKey } from './source.js'
+import { FALLBACK_REASONS, HANDSHAKE_LABELS, MonitorMetrics, ROLES, STALL_STAGES, THREAT_KINDS, zeros } from './metrics.js'
+import { MONITOR_DEFAULTS, createTrackers, option } from './options.js'
+import { encDigest, reasonOf, sourceKey } from './source.js'
 import type { Finding } from './detectors.js'
-import type { AuditEntry, EchBreakerDetail, EchFallbackLabel, EchHandshakeLabel, EchHandshakeReport, EchMonitorComponents, EchMonitorCounters, EchMonitorEvents, EchMonitorInit, EchRole, EchRotationDetail, EchThreatDetail, EchTrackerSizes } from './types.js'
+import type { Trackers } from './options.js'
+import type { AuditEntry, EchBreakerDetail, EchFallbackLabel, EchHandshakeLabel, EchHandshakeReport, EchMonitorComponents, EchMonitorCounters, EchMonitorEvents, EchMonitorInit, EchRole, EchRotationDetail, EchStallStage, EchThreatDetail, EchTrackerSizes } from './types.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-const MINUTE = 60 * 1000
-const DAY = 24 * 60 * MINUTE
-
-export const MONITOR_DEFAULTS = Object.freeze({
-  probing: Object.freeze({ limit: 10, windowMs: MINUTE }),
-  requireRefusals: Object.freeze({ limit: 10, windowMs: MINUTE }),
-  malformedMediumAt: 10,
-  countMemoryMs: 10 * MINUTE,
-  replayWindowMs: 10 * MINUTE,
-  maxReplayEntries: 65_536,
-  downgradeMemoryMs: 7 * DAY,
-  maxPeers: 10_000,
-  maxSources: 10_000,
-  eventIntervalMs: MINUTE,
-  threatEventBurst: 100,
-  threatEventsPerSecond: 10,
-  maxRecentThreats: 100,
-  ipv6PrefixLength: 64
-})
-
-function option (name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const v = value ?? fallback
-  if (typeof v !== 'number' || !(v >= min && v <= max)) {
-    throw new InvalidParametersError(`EchMonitor option ${name} must be a number in [${min}, ${max}]`)
-  }
-  return v
-}
+export { MONITOR_DEFAULTS }
 
 /**
  * The security monitor. The encrypter makes one (`ech.monitor`) and reports every handshake,
@@ -65,61 +41,17 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
   private readonly target?: EventTarget
   private readonly metrics: MonitorMetrics
   private readonly audit: AuditLog
-  private readonly probing: RateTracker
-  private readonly malformedHellos: RateTracker
-  private readonly refusals: RateTracker
-  private readonly retryConfigs: RateTracker
-  private readonly replay: ReplayTracker
-  private readonly downgrade: DowngradeTracker
-  private readonly budget: TokenBucket
-  private readonly recent: RingBuffer<AuditEntry>
+  private readonly trackers: Trackers
   private readonly ipv6PrefixLength: number
   private counters: EchMonitorCounters
 
   constructor (components: EchMonitorComponents, init: EchMonitorInit = {}) {
     super()
-    const d = MONITOR_DEFAULTS
     this.log = components.logger.forComponent('libp2p:noise-ech:monitor')
     this.now = init.now ?? Date.now
     this.target = init.events
-    this.ipv6PrefixLength = option('ipv6PrefixLength', init.ipv6PrefixLength, d.ipv6PrefixLength, 1, 128)
-    const maxSources = option('maxSources', init.maxSources, d.maxSources, 1)
-    const eventIntervalMs = option('eventIntervalMs', init.eventIntervalMs, d.eventIntervalMs, 0)
-    const mediumAt = option('malformedMediumAt', init.malformedMediumAt, d.malformedMediumAt, 1)
-    const rate = { maxSources, eventIntervalMs, now: this.now }
-    this.probing = new RateTracker({
-      ...rate,
-      kind: 'probing',
-      limit: option('probing.limit', init.probing?.limit, d.probing.limit, 0),
-      windowMs: option('probing.windowMs', init.probing?.windowMs, d.probing.windowMs, 1),
-      severity: () => 'medium'
-    })
-    this.refusals = new RateTracker({
-      ...rate,
-      kind: 'require-refusals',
-      limit: option('requireRefusals.limit', init.requireRefusals?.limit, d.requireRefusals.limit, 0),
-      windowMs: option('requireRefusals.windowMs', init.requireRefusals?.windowMs, d.requireRefusals.windowMs, 1),
-      severity: () => 'medium'
-    })
-    // limit 0: every occurrence is a finding; the tracker rate-limits the
-    // event, and its window is how long a source's count is remembered (so
-    // severity can escalate however events are throttled)
-    const memoryMs = option('countMemoryMs', init.countMemoryMs, d.countMemoryMs, 1)
-    this.malformedHellos = new RateTracker({ ...rate, kind: 'malformed', limit: 0, windowMs: memoryMs, severity: count => count >= mediumAt ? 'medium' : 'low' })
-    this.retryConfigs = new RateTracker({ ...rate, kind: 'bad-retry-configs', limit: 0, windowMs: memoryMs, severity: () => 'high' })
-    this.replay = new ReplayTracker(
-      option('maxReplayEntries', init.maxReplayEntries, d.maxReplayEntries, 1),
-      option('replayWindowMs', init.replayWindowMs, d.replayWindowMs, 1),
-      this.now)
-    this.downgrade = new DowngradeTracker(
-      option('maxPeers', init.maxPeers, d.maxPeers, 1),
-      option('downgradeMemoryMs', init.downgradeMemoryMs, d.downgradeMemoryMs, 1),
-      this.now)
-    this.budget = new TokenBucket(
-      option('threatEventBurst', init.threatEventBurst, d.threatEventBurst, 1),
-      option('threatEventsPerSecond', init.threatEventsPerSecond, d.threatEventsPerSecond, 0),
-      this.now)
-    this.recent = new RingBuffer(option('maxRecentThreats', init.maxRecentThreats, d.maxRecentThreats, 1))
+    this.ipv6PrefixLength = option('ipv6PrefixLength', init.ipv6PrefixLength, MONITOR_DEFAULTS.ipv6PrefixLength, 1, 128)
+    this.trackers = createTrackers(init, this.now)
     this.counters = emptyCounters()
     this.audit = new AuditLog(components.logger, init.auditSink, (err) => {
       this.counters.auditSinkErrors++
@@ -144,12 +76,12 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     const completed = report.outcome !== 'failed' && report.error == null
     this.metrics.handshake(label as EchHandshakeLabel, report.path, completed ? report.durationMs : undefined)
 
-    const peer = report.remotePeer?.toString()
+    const peer = report.remotePeer
     if (report.role === 'initiator' && peer != null) {
       if (report.outcome === 'accepted') {
-        this.downgrade.accepted(peer)
+        this.trackers.downgrade.accepted(peer)
       } else if (report.outcome === 'rejected') {
-        this.found(this.downgrade.rejected(peer, report.retryConfigs === true), report.remotePeer, report.remoteAddr, reasonOf(report.reason))
+        this.found(this.trackers.downgrade.rejected(peer.toString(), report.retryConfigs === true), peer, report.remoteAddr, reasonOf(report.reason))
       }
     }
 
@@ -170,27 +102,49 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     this.log.trace('fallback to stock noise for %p: %s', remotePeer, known)
   }
 
-  /** An outer hello decrypted. Returns true when its `enc` was seen before (a replay) */
+  /**
+   * An outer hello opened. Its `enc` is remembered for `replayWindowMs`;
+   * returns true when it was already remembered (a replay).
+   */
   outerHelloAccepted (hello: { enc: Uint8Array, remoteAddr?: Multiaddr, remotePeer?: PeerId }): boolean {
     this.counters.outerHellos.accepted++
-    return this.seen(hello.enc, true, hello.remoteAddr, hello.remotePeer)
+    const source = this.source(hello.remoteAddr)
+    const finding = this.trackers.replay.opened(encDigest(hello.enc), source)
+    this.found(finding, hello.remotePeer, hello.remoteAddr)
+    return finding != null
   }
 
   /**
    * An outer hello could not be used (unknown config id, failed open, wrong
-   * target peer). Feeds probing detection and, given `enc`, replay detection.
+   * target peer). Not by itself a probe: GREASE and stale configs do exactly
+   * this and then complete the handshake; `probe()` reports the connections
+   * that then fail. Given `enc`, it is checked (not remembered) for a replay
+   * of a hello that opened before; returns true when it is one.
    */
   outerHelloFailed (hello: { reason?: string, enc?: Uint8Array, remoteAddr?: Multiaddr, remotePeer?: PeerId }): boolean {
     this.counters.outerHellos.failed++
-    const replayed = hello.enc != null && this.seen(hello.enc, false, hello.remoteAddr, hello.remotePeer)
-    this.found(this.probing.hit(this.source(hello.remoteAddr)), hello.remotePeer, hello.remoteAddr, reasonOf(hello.reason))
-    return replayed
+    if (hello.enc == null) {
+      return false
+    }
+    const source = this.source(hello.remoteAddr)
+    const finding = this.trackers.replay.failed(encDigest(hello.enc), source)
+    this.found(finding, hello.remotePeer, hello.remoteAddr, reasonOf(hello.reason))
+    return finding != null
+  }
+
+  /**
+   * A connection whose outer hello could not be opened ended without
+   * completing the handshake (hang-up after message 2, timeout, refusal):
+   * feeds `probing`, rate-tracked per source
+   */
+  probe (hello: { remoteAddr?: Multiaddr, reason?: string }): void {
+    this.hit(this.trackers.probing, hello.remoteAddr, undefined, hello.reason)
   }
 
   /** An outer hello that does not parse. `error` is reduced to its name (and bad field) */
   malformed (hello: { error: unknown, remoteAddr?: Multiaddr, remotePeer?: PeerId }): void {
     this.counters.outerHellos.malformed++
-    this.found(this.malformedHellos.hit(this.source(hello.remoteAddr)), hello.remotePeer, hello.remoteAddr, reasonOf(hello.error))
+    this.hit(this.trackers.malformedHellos, hello.remoteAddr, hello.remotePeer, hello.error)
   }
 
   /** `require` mode closed a connection that had no acceptable ECH */
@@ -199,12 +153,41 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
       return
     }
     this.counters.requireRefusals++
-    this.found(this.refusals.hit(this.source(refusal.remoteAddr)), refusal.remotePeer, refusal.remoteAddr, reasonOf(refusal.reason ?? refusal.role))
+    this.hit(this.trackers.refusals, refusal.remoteAddr, refusal.remotePeer, refusal.reason ?? refusal.role)
   }
 
   /** Retry configs from `remotePeer` failed verification */
   retryConfigsRefused (refusal: { remotePeer: PeerId, error?: unknown, remoteAddr?: Multiaddr }): void {
-    this.found(this.retryConfigs.hit(refusal.remotePeer.toString()), refusal.remotePeer, refusal.remoteAddr, reasonOf(refusal.error))
+    this.found(this.trackers.retryConfigs.hit(refusal.remotePeer.toString()), refusal.remotePeer, refusal.remoteAddr, reasonOf(refusal.error))
+  }
+
+  /**
+   * An ECH offer of ours failed. `authenticated`: whether the responder had
+   * proved its identity (message 2 verified) before the failure. To a peer
+   * that accepted ECH before, a run of unauthenticated failures is a
+   * `downgrade` (medium, from the `preAuthFailuresAt`th in a row); an
+   * authenticated failure ends the run (a rejection is reported by
+   * `handshake()`).
+   */
+  offerFailed (report: { remotePeer: PeerId, remoteAddr?: Multiaddr, authenticated: boolean }): void {
+    this.found(this.trackers.downgrade.offerFailed(report.remotePeer.toString(), report.authenticated === true), report.remotePeer, report.remoteAddr, 'offer-failed')
+  }
+
+  /** An inbound handshake hit its deadline at `stage`: feeds `slow-handshake`, rate-tracked per source */
+  stalled (stall: { remoteAddr?: Multiaddr, stage: EchStallStage }): void {
+    const stage: EchStallStage = STALL_STAGES.includes(stall.stage) ? stall.stage : 'handshake'
+    this.counters.stalls[stage]++
+    this.hit(this.trackers.slowHandshakes, stall.remoteAddr, undefined, stage)
+  }
+
+  /** An inbound handshake began (call `inboundEnded` when it ends, however): feeds `half-open` */
+  inboundStarted (remoteAddr?: Multiaddr): void {
+    this.found(this.trackers.halfOpen.started(this.source(remoteAddr)), undefined, remoteAddr)
+  }
+
+  /** An inbound handshake reported to `inboundStarted` ended (secured, failed or aborted) */
+  inboundEnded (remoteAddr?: Multiaddr): void {
+    this.trackers.halfOpen.ended(this.source(remoteAddr))
   }
 
   /**
@@ -229,15 +212,23 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     this.emit('ech:rotated', detail)
   }
 
-  /** A peer's circuit breaker changed state (pass the policy's `breaker:*` detail and the state) */
+  /**
+   * A peer's circuit breaker changed state (pass the policy's `breaker:*` detail and the state).
+   * A breaker opening for a peer that accepted our ECH before is a `downgrade` (high): our offers
+   * to it keep failing and it now gets stock Noise.
+   */
   breaker (detail: EchBreakerDetail): void {
-    this.audit.write({ time: this.isoNow(), event: 'breaker', remotePeer: String(detail.peer), reason: detail.state, count: detail.failures })
+    const peer = String(detail.peer)
+    this.audit.write({ time: this.isoNow(), event: 'breaker', remotePeer: peer, reason: detail.state, count: detail.failures })
     this.emit('ech:breaker', detail)
+    if (detail.state === 'open') {
+      this.found(this.trackers.downgrade.breakerOpened(peer), undefined, undefined, 'breaker-open')
+    }
   }
 
   /** The latest threat events (as audit entries: no secrets, JSON-ready), newest first */
   getRecentThreats (limit = Infinity): AuditEntry[] {
-    return this.recent.newest(limit)
+    return this.trackers.recent.newest(limit)
   }
 
   /** A snapshot of the outcome counters */
@@ -247,38 +238,42 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
 
   /** Entries held by each tracker right now (all bounded by the `max*` options) */
   getTrackerSizes (): EchTrackerSizes {
+    const t = this.trackers
     return {
-      probing: this.probing.size,
-      malformed: this.malformedHellos.size,
-      requireRefusals: this.refusals.size,
-      retryConfigs: this.retryConfigs.size,
-      replay: this.replay.size,
-      acceptedPeers: this.downgrade.size,
-      recentThreats: this.recent.size
+      probing: t.probing.size,
+      malformed: t.malformedHellos.size,
+      requireRefusals: t.refusals.size,
+      retryConfigs: t.retryConfigs.size,
+      slowHandshakes: t.slowHandshakes.size,
+      halfOpen: t.halfOpen.size,
+      replay: t.replay.size,
+      replaySources: t.replay.sourceCount,
+      acceptedPeers: t.downgrade.size,
+      recentThreats: t.recent.size
     }
   }
 
   /** Forget all tracked state (metrics, being registered with libp2p, stay) */
   stop (): void {
-    this.probing.clear()
-    this.malformedHellos.clear()
-    this.refusals.clear()
-    this.retryConfigs.clear()
-    this.replay.clear()
-    this.downgrade.clear()
-    this.recent.clear()
-  }
-
-  private seen (enc: Uint8Array, accepted: boolean, remoteAddr?: Multiaddr, remotePeer?: PeerId): boolean {
-    const finding = this.replay.seen(encKey(enc), accepted)
-    this.found(finding, remotePeer, remoteAddr)
-    return finding != null
+    const t = this.trackers
+    for (const tracker of [t.probing, t.malformedHellos, t.refusals, t.retryConfigs, t.slowHandshakes, t.halfOpen, t.replay, t.downgrade, t.recent]) {
+      tracker.clear()
+    }
   }
 
   private source (addr?: Multiaddr): string {
     return sourceKey(addr, this.ipv6PrefixLength)
   }
 
+  /** One occurrence for a per-source rate tracker */
+  private hit (tracker: { hit(source: string): Finding | undefined }, remoteAddr: Multiaddr | undefined, remotePeer: PeerId | undefined, reason: unknown): void {
+    this.found(tracker.hit(this.source(remoteAddr)), remotePeer, remoteAddr, reasonOf(reason))
+  }
+
+  /**
+   * Count a detection; then, if its source's event interval allows (the
+   * finding's `report`), spend the global budget on an event and audit line
+   */
   private found (finding: Finding | undefined, remotePeer?: PeerId, remoteAddr?: Multiaddr, error?: string): void {
     if (finding == null) {
       return
@@ -288,22 +283,24 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     if (!finding.report) {
       return
     }
-    if (!this.budget.take()) {
+    if (!this.trackers.budget.take()) {
       this.counters.suppressedThreatEvents++
+      this.log.trace('%s threat event from %a dropped by the global budget', finding.kind, remoteAddr)
       return
     }
+    const peer = finding.remotePeer ?? remotePeer
     const entry = this.audit.write({
       time: this.isoNow(),
       event: 'threat',
       kind: finding.kind,
       severity: finding.severity,
-      remotePeer: remotePeer?.toString(),
+      remotePeer: peer?.toString(),
       remoteAddr: remoteAddr?.toString(),
       count: finding.count,
       reason: error
     })
-    this.recent.push(entry)
-    const detail: EchThreatDetail = { kind: finding.kind, severity: finding.severity, remotePeer, remoteAddr, count: finding.count, error }
+    this.trackers.recent.push(entry)
+    const detail: EchThreatDetail = { kind: finding.kind, severity: finding.severity, remotePeer: peer, remoteAddr, count: finding.count, error }
     this.emit('ech:threat', detail)
   }
 
@@ -324,6 +321,7 @@ function emptyCounters (): EchMonitorCounters {
     threats: zeros(THREAT_KINDS),
     outerHellos: { accepted: 0, failed: 0, malformed: 0 },
     requireRefusals: 0,
+    stalls: zeros(STALL_STAGES),
     suppressedThreatEvents: 0,
     auditSinkErrors: 0
   }

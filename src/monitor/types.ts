@@ -31,14 +31,23 @@ export type EchFallbackReason = 'disabled' | 'no-peer-id' | NoOfferReason | Poli
 export type EchFallbackLabel = EchFallbackReason | 'not-offered' | 'other'
 
 /**
- * - `probing`: outer hellos from one source that fail to decrypt, above a rate
- * - `replay`: an outer hello `enc` seen again inside the replay window
- * - `downgrade`: a peer that accepted our ECH before rejects it without retry configs
- * - `malformed`: an outer hello that does not parse (every one counts)
- * - `require-refusals`: `require`-mode refusals from one source, above a rate
- * - `bad-retry-configs`: retry configs that failed verification
+ * What a detection is about (one label of `libp2p_ech_noise_threats_total`).
+ *
+ * `probing`: connections from one source whose outer hello this node could not open and that then
+ * failed without completing the handshake, above a rate (an unopenable hello alone is GREASE or a
+ * stale config when the handshake completes). `replay`: the `enc` of an outer hello that opened,
+ * seen again inside the replay window. `downgrade`: a peer that accepted our ECH before rejects it
+ * without retry configs, has its circuit breaker opened, or keeps failing our offers before it
+ * authenticates. `malformed`: an outer hello that does not parse (every one counts).
+ * `require-refusals`: `require`-mode refusals from one source, above a rate. `bad-retry-configs`:
+ * retry configs that failed verification. `slow-handshake`: inbound handshakes from one source
+ * that hit their deadline, above a rate. `half-open`: concurrent unfinished inbound handshakes
+ * from one source, above a limit.
  */
-export type EchThreatKind = 'probing' | 'replay' | 'downgrade' | 'malformed' | 'require-refusals' | 'bad-retry-configs'
+export type EchThreatKind = 'probing' | 'replay' | 'downgrade' | 'malformed' | 'require-refusals' | 'bad-retry-configs' | 'slow-handshake' | 'half-open'
+
+/** How far an inbound handshake got before its deadline: message 1 never fully arrived, or later */
+export type EchStallStage = 'message1' | 'handshake'
 
 /** How serious a detection is; see `EchThreatDetail.severity` */
 export type EchThreatSeverity = 'low' | 'medium' | 'high'
@@ -81,9 +90,10 @@ export interface EchThreatDetail {
   /** What was detected */
   kind: EchThreatKind
   /**
-   * `replay`: high when the replayed hello decrypted, else medium; `downgrade`, `bad-retry-
-   * configs`: high; `probing`, `require-refusals`: medium; `malformed`: low, medium from
-   * `malformedMediumAt` per source
+   * `replay`, `bad-retry-configs`: high; `downgrade`: high for a rejection without retry configs
+   * or an opened breaker, medium for offers that failed before the peer authenticated;
+   * `probing`, `require-refusals`, `slow-handshake`, `half-open`: medium; `malformed`: low,
+   * medium from `malformedMediumAt` per source
    */
   severity: EchThreatSeverity
   /** The remote peer, when known */
@@ -93,7 +103,10 @@ export interface EchThreatDetail {
   /**
    * Occurrences of this kind from this source that the monitor has seen
    * while it kept the source in its tracker (cumulative, so events that were
-   * rate-limited are not lost, only folded into the next count)
+   * rate-limited are not lost, only folded into the next count). `replay`:
+   * sightings of that `enc`; `downgrade`: downgrade signals from the peer
+   * since it last accepted ECH; `half-open`: the source's unfinished inbound
+   * handshakes at the detection.
    */
   count: number
   /** An error name (e.g. for `bad-retry-configs`, `malformed`) */
@@ -201,28 +214,44 @@ export interface EchMonitorInit {
   getLiveKeys?(): number
   /** Scrape-time value of `libp2p_ech_noise_open_breakers` */
   getOpenBreakers?(): number
-  /** Failed outer hellos per source (default more than 10 per minute) */
+  /** Failed connections after an unopenable outer hello (`probe()`), per source (default more than 10 per minute) */
   probing?: RateLimitInit
   /** `require`-mode refusals per source (default more than 10 per minute) */
   requireRefusals?: RateLimitInit
   /** Malformed hellos from one source at which severity goes low → medium (default 10) */
   malformedMediumAt?: number
   /**
-   * How long a source's malformed-hello and bad-retry-config counts are
-   * remembered after its last occurrence, ms (default 10 min)
+   * How long a source's malformed-hello, bad-retry-config and half-open
+   * counts are remembered after its last occurrence, ms (default 10 min)
    */
   countMemoryMs?: number
-  /** How long an `enc` is remembered after its last sighting, ms (default 10 min) */
+  /** How long the `enc` of an outer hello that opened is remembered after it was first seen, ms (default 10 min) */
   replayWindowMs?: number
-  /** Most `enc` hashes remembered (default 65,536) */
+  /** Most `enc` digests remembered (default 65,536; about 70 bytes each) */
   maxReplayEntries?: number
   /** How long a peer that accepted ECH is remembered, ms (default 7 days) */
   downgradeMemoryMs?: number
   /** Most peers remembered for downgrade detection (default 10,000) */
   maxPeers?: number
+  /**
+   * Offers in a row to a peer that accepted ECH before, failed before the peer authenticated
+   * (`offerFailed()`), from which each is a `downgrade` detection (medium) (default 3)
+   */
+  preAuthFailuresAt?: number
+  /** Inbound handshakes per source that hit their deadline (`stalled()`) (default more than 10 per minute) */
+  slowHandshakes?: RateLimitInit
+  /**
+   * Concurrent unfinished inbound handshakes from one source (`inboundStarted()`) above which
+   * each new one is a `half-open` detection (default 8, below libp2p's node-wide
+   * `maxIncomingPendingConnections` of 10)
+   */
+  maxHalfOpen?: number
   /** Most sources (IPs) kept by each rate tracker (default 10,000) */
   maxSources?: number
-  /** Least time between two `ech:threat` events of one kind from one source, ms (default 1 min) */
+  /**
+   * Least time between two `ech:threat` events of one kind from one source, ms (default 1 min),
+   * unless the severity rose since the last one
+   */
   eventIntervalMs?: number
   /** Global cap on `ech:threat` events: burst size (default 100) … */
   threatEventBurst?: number
@@ -269,6 +298,8 @@ export interface EchMonitorCounters {
   }
   /** Connections `require` mode refused, both roles */
   requireRefusals: number
+  /** Inbound handshakes that hit their deadline (`stalled()`), by stage */
+  stalls: Record<EchStallStage, number>
   /** `ech:threat` events dropped by the global event budget */
   suppressedThreatEvents: number
   /** Audit sink calls that threw or rejected */
@@ -285,8 +316,14 @@ export interface EchTrackerSizes {
   requireRefusals: number
   /** Peers tracked for `bad-retry-configs` */
   retryConfigs: number
-  /** `enc` hashes remembered for `replay` */
+  /** Sources tracked for `slow-handshake` */
+  slowHandshakes: number
+  /** Sources tracked for `half-open` */
+  halfOpen: number
+  /** `enc` digests remembered for `replay` */
   replay: number
+  /** Sources whose last `replay` event time is kept (the per-source event interval) */
+  replaySources: number
   /** Peers remembered for `downgrade` */
   acceptedPeers: number
   /** Threats kept for `getRecentThreats()` */

@@ -119,6 +119,10 @@ describe('monitor/metrics', () => {
     monitor.outerHelloAccepted({ enc: e })
     for (let i = 0; i < 12; i++) {
       monitor.outerHelloFailed({ remoteAddr: tcp('192.0.2.1') })
+      monitor.probe({ remoteAddr: tcp('192.0.2.1') })
+    }
+    for (let i = 0; i < 10; i++) {
+      monitor.inboundStarted(tcp('192.0.2.3'))
     }
     for (let i = 0; i < 4; i++) {
       monitor.malformed({ remoteAddr: tcp('192.0.2.2'), error: 'EchDecodeError' })
@@ -130,7 +134,9 @@ describe('monitor/metrics', () => {
       `${n}{kind="downgrade"} 0`,
       `${n}{kind="malformed"} 4`,
       `${n}{kind="require-refusals"} 0`,
-      `${n}{kind="bad-retry-configs"} 0`
+      `${n}{kind="bad-retry-configs"} 0`,
+      `${n}{kind="slow-handshake"} 0`,
+      `${n}{kind="half-open"} 2`
     ])
   })
 

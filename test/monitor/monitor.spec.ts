@@ -16,7 +16,14 @@ function scriptEverything (monitor: EchMonitor, secret: Uint8Array): void {
   monitor.malformed({ remoteAddr: tcp('192.0.2.7'), error: Object.assign(new Error(`bad hello ${Buffer.from(secret).toString('hex')}`), { name: 'EchDecodeError', field: 'enc', enc: secret }) })
   for (let i = 0; i < 11; i++) {
     monitor.outerHelloFailed({ remoteAddr: tcp('192.0.2.8'), reason: 'open-failed' })
+    monitor.probe({ remoteAddr: tcp('192.0.2.8'), reason: 'open-failed' })
     monitor.requireRefused({ role: 'responder', remoteAddr: tcp('192.0.2.9') })
+  }
+  for (let i = 0; i < 11; i++) {
+    monitor.stalled({ remoteAddr: tcp('192.0.2.10'), stage: 'message1' })
+  }
+  for (let i = 0; i < 9; i++) {
+    monitor.inboundStarted(tcp('192.0.2.11'))
   }
   monitor.retryConfigsRefused({ remotePeer: peer, error: new Error('nope') })
   monitor.rotation({ added: 42, retired: [7, 9] })
@@ -93,6 +100,42 @@ describe('monitor/monitor', () => {
     })
   })
 
+  describe('per-source limit before the global event budget', () => {
+    it('a replay flood from one source does not drain the budget: a malformed hello from another source is still emitted', () => {
+      const { monitor, threats } = harness()
+      const captured = enc()
+      monitor.outerHelloAccepted({ enc: captured, remoteAddr: tcp('192.0.2.10') })
+      for (let i = 0; i < 1000; i++) {
+        monitor.outerHelloAccepted({ enc: captured, remoteAddr: tcp('203.0.113.66', 1024 + i) })
+      }
+      monitor.malformed({ remoteAddr: tcp('198.51.100.1'), error: 'EchDecodeError' })
+      expect(threats.map(t => [t.kind, t.count])).to.deep.equal([['replay', 2], ['malformed', 1]])
+      expect(monitor.getCounters().threats.replay).to.equal(1000)
+      expect(monitor.getCounters().suppressedThreatEvents).to.equal(0)
+    })
+
+    it('every kind goes through the per-source interval: one source flooding each kind gets one event per kind', () => {
+      const { monitor, threats } = harness({ threatEventBurst: 1000, malformedMediumAt: 100, preAuthFailuresAt: 1, maxHalfOpen: 0, probing: { limit: 0 }, requireRefusals: { limit: 0 }, slowHandshakes: { limit: 0 } })
+      const remoteAddr = tcp('203.0.113.66')
+      const captured = enc()
+      monitor.outerHelloAccepted({ enc: captured, remoteAddr })
+      monitor.handshake({ role: 'initiator', outcome: 'accepted', path: 'ech', durationMs: 1, remotePeer: peer })
+      for (let i = 0; i < 20; i++) {
+        monitor.outerHelloAccepted({ enc: captured, remoteAddr })
+        monitor.probe({ remoteAddr })
+        monitor.malformed({ remoteAddr, error: 'EchDecodeError' })
+        monitor.requireRefused({ role: 'responder', remoteAddr })
+        monitor.retryConfigsRefused({ remotePeer: peer, remoteAddr })
+        monitor.offerFailed({ remotePeer: peer, remoteAddr, authenticated: false })
+        monitor.stalled({ remoteAddr, stage: 'message1' })
+        monitor.inboundStarted(remoteAddr)
+      }
+      const kinds = threats.map(t => t.kind).sort()
+      expect(kinds).to.deep.equal(['bad-retry-configs', 'downgrade', 'half-open', 'malformed', 'probing', 'replay', 'require-refusals', 'slow-handshake'])
+      expect(Object.values(monitor.getCounters().threats)).to.deep.equal(new Array(8).fill(20))
+    })
+  })
+
   describe('global threat event budget', () => {
     it('lets a burst through, then the sustained rate; the rest are counted, not dispatched', () => {
       const { monitor, clock, threats } = harness({ threatEventBurst: 5, threatEventsPerSecond: 1 })
@@ -121,8 +164,10 @@ describe('monitor/monitor', () => {
       expect(audit.map(l => JSON.parse(l.args[1] as string))).to.deep.equal(entries)
       expect(audit.every(l => l.level === 'log' && l.args[0] === '%s')).to.equal(true)
       expect(entries.map(e => e.event === 'threat' ? `${e.kind}/${e.severity}` : e.event)).to.deep.equal([
-        'downgrade/high', 'replay/high', 'malformed/low', 'probing/medium', 'require-refusals/medium', 'bad-retry-configs/high', 'rotation', 'breaker'
+        'downgrade/high', 'replay/high', 'malformed/low', 'probing/medium', 'require-refusals/medium', 'slow-handshake/medium', 'half-open/medium', 'bad-retry-configs/high', 'rotation', 'breaker'
       ])
+      // the breaker opening for a peer that accepted before is one more downgrade, its event held back by the per-peer interval
+      expect(monitor.getCounters().threats.downgrade).to.equal(2)
       expect(entries[0]).to.deep.equal({
         time: '2025-01-01T00:00:00.000Z',
         event: 'threat',
@@ -144,7 +189,7 @@ describe('monitor/monitor', () => {
       const { monitor } = harness({ auditSink: e => entries.push(e) })
       const secret = enc()
       scriptEverything(monitor, secret)
-      expect(entries).to.have.length(8)
+      expect(entries).to.have.length(10)
       for (const entry of entries) {
         for (const key of Object.keys(entry)) {
           expect(AUDIT_FIELDS, `field ${key}`).to.include(key)
@@ -166,10 +211,10 @@ describe('monitor/monitor', () => {
       let calls = 0
       const { monitor, threats, lines } = harness({ auditSink: () => { calls++; throw new Error('sink down') } })
       scriptEverything(monitor, enc())
-      expect(calls).to.equal(8)
-      expect(threats).to.have.length(6)
-      expect(monitor.getCounters().auditSinkErrors).to.equal(8)
-      expect(lines.filter(l => l.component === 'libp2p:noise-ech:monitor' && l.args[0] === 'audit sink failed - %e')).to.have.length(8)
+      expect(calls).to.equal(10)
+      expect(threats).to.have.length(8)
+      expect(monitor.getCounters().auditSinkErrors).to.equal(10)
+      expect(lines.filter(l => l.component === 'libp2p:noise-ech:monitor' && l.args[0] === 'audit sink failed - %e')).to.have.length(10)
     })
 
     it('a rejecting async sink is contained (no unhandled rejection)', async () => {
@@ -215,7 +260,7 @@ describe('monitor/monitor', () => {
       scriptEverything(monitor, enc())
       expect(Object.values(monitor.getTrackerSizes()).some(n => n > 0)).to.equal(true)
       monitor.stop()
-      expect(monitor.getTrackerSizes()).to.deep.equal({ probing: 0, malformed: 0, requireRefusals: 0, retryConfigs: 0, replay: 0, acceptedPeers: 0, recentThreats: 0 })
+      expect(monitor.getTrackerSizes()).to.deep.equal({ probing: 0, malformed: 0, requireRefusals: 0, retryConfigs: 0, slowHandshakes: 0, halfOpen: 0, replay: 0, replaySources: 0, acceptedPeers: 0, recentThreats: 0 })
     })
 
     it('works with the default clock and no options', () => {
@@ -232,12 +277,15 @@ describe('monitor/monitor', () => {
       expect(MONITOR_DEFAULTS).to.deep.equal({
         probing: { limit: 10, windowMs: 60_000 },
         requireRefusals: { limit: 10, windowMs: 60_000 },
+        slowHandshakes: { limit: 10, windowMs: 60_000 },
+        maxHalfOpen: 8,
         malformedMediumAt: 10,
         countMemoryMs: 600_000,
         replayWindowMs: 600_000,
         maxReplayEntries: 65_536,
         downgradeMemoryMs: 7 * 24 * 3600_000,
         maxPeers: 10_000,
+        preAuthFailuresAt: 3,
         maxSources: 10_000,
         eventIntervalMs: 60_000,
         threatEventBurst: 100,
@@ -252,7 +300,10 @@ describe('monitor/monitor', () => {
       ['negative window', { probing: { windowMs: -1 } }],
       ['NaN limit', { requireRefusals: { limit: NaN } }],
       ['prefix over 128', { ipv6PrefixLength: 129 }],
-      ['string', { maxPeers: '10' }]
+      ['string', { maxPeers: '10' }],
+      ['preAuthFailuresAt 0', { preAuthFailuresAt: 0 }],
+      ['negative maxHalfOpen', { maxHalfOpen: -1 }],
+      ['slowHandshakes window 0', { slowHandshakes: { windowMs: 0 } }]
     ]
     for (const [name, init] of bad) {
       it(`rejects ${name} with InvalidParametersError`, () => {
@@ -270,9 +321,13 @@ describe('monitor/monitor', () => {
     it('ipv6PrefixLength 128 keys each IPv6 address on its own', () => {
       const { monitor, threats } = harness({ ipv6PrefixLength: 128 })
       for (let i = 1; i <= 20; i++) {
-        monitor.outerHelloFailed({ remoteAddr: tcp(`2001:db8::${i}`) })
+        monitor.probe({ remoteAddr: tcp(`2001:db8::${i}`) })
       }
       expect(threats).to.have.length(0)
+      for (let i = 1; i <= 11; i++) {
+        monitor.probe({ remoteAddr: tcp('2001:db8::1') })
+      }
+      expect(threats.map(t => t.kind)).to.deep.equal(['probing'])
     })
   })
 })

@@ -3,7 +3,7 @@ import { sha256 } from '@noble/hashes/sha2.js'
 import { expect } from 'aegir/chai'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { EchDecodeError } from '../../src/ech/errors.js'
-import { encKey, ipv6Source, parseIpv6, reasonOf, sourceKey } from '../../src/monitor/source.js'
+import { encDigest, ipv6Source, parseIpv6, reasonOf, sourceKey } from '../../src/monitor/source.js'
 
 describe('monitor/source', () => {
   describe('sourceKey', () => {
@@ -57,13 +57,14 @@ describe('monitor/source', () => {
     })
   })
 
-  describe('encKey', () => {
-    it('is SHA-256 of enc truncated to 16 bytes, hex, and not enc', () => {
+  describe('encDigest', () => {
+    it('is the first 8 bytes of SHA-256 of enc, big endian, as a bigint, and not enc', () => {
       const enc = new Uint8Array(32).fill(7)
-      const key = encKey(enc)
-      expect(key).to.equal(uint8ArrayToString(sha256(enc).subarray(0, 16), 'base16'))
-      expect(key).to.have.length(32)
-      expect(key).to.not.include('0707')
+      const key = encDigest(enc)
+      expect(key).to.equal(BigInt(`0x${uint8ArrayToString(sha256(enc).subarray(0, 8), 'base16')}`))
+      expect(key.toString(16)).to.not.include('0707')
+      expect(encDigest(enc.slice())).to.equal(key)
+      expect(encDigest(new Uint8Array(32).fill(8))).to.not.equal(key)
     })
   })
 
