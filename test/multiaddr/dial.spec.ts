@@ -91,6 +91,20 @@ describe('multiaddr: /ech over TCP', function () {
     await assertWorks(dialer, listener, conn)
   })
 
+  it('dialWithEch keeps the signed record the dialer holds over the unsigned list in the address, and the dial uses the record', async () => {
+    const listener = await node()
+    const dialer = await node()
+    const record = await listener.ech!.getSignedConfigRecord()
+    await dialer.ech!.importSignedConfigRecord(listener.node.peerId, record)
+    // an address carrying a list the listener does not hold (stale, or planted by whoever handed out the address)
+    const planted = await generateEchKey()
+    const out = nextEchEvent(dialer.ech!)
+    const conn = await dialWithEch(dialer.node, withEchComponent(listener.addr, planted.configList))
+    expect(await out).to.include({ outcome: 'accepted', configId: listener.ech!.keys.getKeys()[0].config.configId })
+    expect(await storedConfig(dialer, listener.node.peerId)).to.equalBytes(record)
+    await assertWorks(dialer, listener, conn)
+  })
+
   it('dialWithEch refuses an /ech address without /p2p, and dials plain addresses as node.dial does', async () => {
     const listener = await node()
     const dialer = await node()

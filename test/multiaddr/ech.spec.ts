@@ -4,12 +4,15 @@
  * rule for storing announced configs.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr, registry } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
+import { PeerConfigStore } from '../../src/config/peer-store.js'
+import { nodeProvider } from '../../src/crypto/node.js'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, generateEchKey } from '../../src/index.js'
 import {
   CODE_ECH, decodeEchComponent, echAnnounceFilter, echConfigListFromAddresses, echConfigListFromMultiaddr, echDialTarget,
@@ -18,6 +21,7 @@ import {
 import { memoryPeerStore } from '../fixtures/peer-store.js'
 import type { EchKey } from '../../src/index.js'
 import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const RELAY = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
@@ -216,6 +220,41 @@ describe('multiaddr: /ech component', () => {
     })
   })
 
+  describe('storing a dialled address\'s list', () => {
+    let privateKey: PrivateKey
+    let remote: PeerId
+    let store: PeerStore
+    let ma: Multiaddr
+
+    beforeEach(async () => {
+      privateKey = await generateKeyPair('Ed25519')
+      remote = peerIdFromPrivateKey(privateKey)
+      store = await memoryPeerStore()
+      ma = withEchComponent(multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${remote}`), x25519.configList)
+    })
+    const stored = async (): Promise<Uint8Array | undefined> => (await store.get(remote)).metadata.get(ECH_PEER_STORE_KEY)
+
+    it('keeps a signed config record that verifies: the address\'s list is unsigned', async () => {
+      const record = await createSignedConfigRecord(privateKey, xwing.configList)
+      await store.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: record } })
+      const target = await storeEchConfigFromMultiaddr(store, ma)
+      expect(await stored()).to.equalBytes(record)
+      expect(target.stored).to.equal('kept-signed-record')
+      // the dial goes ahead, to the address without /ech
+      expect(target.multiaddr.toString()).to.equal(`/ip4/192.0.2.1/tcp/4001/p2p/${remote}`)
+    })
+
+    it('replaces an expired record, an unusable value, or another unsigned list', async () => {
+      const expired = await createSignedConfigRecord(privateKey, xwing.configList, { now: Date.now() - 2 * 3600_000, ttlSeconds: 60 })
+      for (const before of [expired, Uint8Array.of(9, 9, 9), xwing.configList]) {
+        await store.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: before } })
+        expect((await storeEchConfigFromMultiaddr(store, ma)).stored).to.equal('stored')
+        expect(await stored()).to.equalBytes(x25519.configList)
+      }
+      expect((await storeEchConfigFromMultiaddr(store, ma)).stored).to.equal('unchanged')
+    })
+  })
+
   describe('announce filter', () => {
     const plain = [
       multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${PEER}`),
@@ -289,6 +328,40 @@ describe('multiaddr: /ech component', () => {
       expect(await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList))).to.equal('unchanged')
       expect(await storeAnnouncedEchConfig(store, remote, addrs(xwing.configList))).to.equal('stored')
       expect(await stored()).to.equalBytes(xwing.configList)
+    })
+
+    describe('announced lists expire 48 h after they were last announced', () => {
+      const T = Date.UTC(2025, 0, 1)
+      const H = 3600_000
+      const lookup = async (at: number): Promise<string> => {
+        const configs = new PeerConfigStore({ peerStore: store, provider: nodeProvider, log: defaultLogger().forComponent('test:ech'), now: () => at })
+        const result = await configs.lookup(remote)
+        return result.offer != null ? 'offer' : result.reason
+      }
+
+      it('the encrypter\'s lookup sees an announced list expire', async () => {
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        expect(await lookup(T + 47 * H)).to.equal('offer')
+        expect(await lookup(T + 48 * H)).to.equal('expired-config')
+        // the stored value itself stays a plain wire-form list (DESIGN: the peer-store contract)
+        expect(await stored()).to.equalBytes(x25519.configList)
+      })
+
+      it('announcing the same list again extends it', async () => {
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        expect(await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T + 40 * H })).to.equal('unchanged')
+        expect(await lookup(T + 50 * H)).to.equal('offer')
+        expect(await lookup(T + 88 * H)).to.equal('expired-config')
+      })
+
+      it('a list the application stores afterwards does not expire', async () => {
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        await store.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: xwing.configList } })
+        expect(await lookup(T + 49 * H)).to.equal('offer')
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        await storeEchConfigFromMultiaddr(store, withEchComponent(multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${remote}`), xwing.configList))
+        expect(await lookup(T + 49 * H)).to.equal('offer')
+      })
     })
 
     it('keeps a signed config record that verifies; replaces one that has expired', async () => {
