@@ -1,24 +1,134 @@
 /**
  * Peer-store access for remote ECH configs. Every source of configs
- * (application, retry configs, config exchange, HTTP) ends here, under one
- * metadata key, written with `merge` (never `patch`, which replaces all of a
- * peer's metadata).
+ * (application, retry configs, config exchange, HTTP, `/ech` multiaddrs) ends
+ * here, under one metadata key, written with `merge` (never `patch`, which
+ * replaces all of a peer's metadata).
  *
  * The stored value is either an ECHConfigList in wire form (RFC 9849 §4, u16
- * length prefix, as in a DNS `ech=` value) or a signed config record. They are
- * told apart by the list's own framing: a wire-form list is exactly its u16
- * length plus two bytes long; anything else is treated as a record.
+ * length prefix, as in a DNS `ech=` value) or a signed config record
+ * (DESIGN.md, "Package and public API"). They are told apart by the list's own
+ * framing: a wire-form list is exactly its u16 length plus two bytes long;
+ * anything else is treated as a record.
+ *
+ * A wire-form list learned from a peer's own announcement (identify `/ech`)
+ * must not be cached longer than 48 h (DESIGN.md "Where configs come from"),
+ * but a wire-form list has no room for an expiry. Its expiry is kept beside
+ * it, under `ECH_ANNOUNCED_EXPIRY_KEY`, bound to the list by its SHA-256, so
+ * the value under `ECH_PEER_STORE_KEY` keeps its contract form and a list the
+ * application writes later (a different list) is never expired by it.
+ *
+ * Writers that read before they write (the freshness rule below, the rule for
+ * unsigned lists in `src/multiaddr/store.ts`) hold `withPeerConfigLock`, so
+ * two sources storing at once cannot leave the older value behind.
  */
 import { equalBytes } from '../crypto/bytes.js'
 import { isWireConfigList } from './codec.js'
 import { selectOffer } from './offer.js'
-import { openSignedConfigRecord } from './record.js'
+import { EchRecordRollbackError, openSignedConfigRecord } from './record.js'
 import type { EchOffer } from './offer.js'
 import type { CryptoProvider } from '../crypto/provider.js'
-import type { Logger, Peer, PeerId, PeerStore } from '@libp2p/interface'
+import type { AbortOptions, Logger, Peer, PeerId, PeerStore } from '@libp2p/interface'
 
 /** The peer-store metadata key under which a peer's ECH configs are kept */
 export const ECH_PEER_STORE_KEY = 'libp2p-noise-ech'
+
+/**
+ * The metadata key of the expiry of an announced wire-form list: uint64
+ * big-endian ms since the epoch, then the SHA-256 of the list it belongs to
+ */
+export const ECH_ANNOUNCED_EXPIRY_KEY = 'libp2p-noise-ech/announced-expiry'
+
+const EXPIRY_ENTRY_LENGTH = 8 + 32
+
+/** The `ECH_ANNOUNCED_EXPIRY_KEY` value saying that `list` expires at `expiresAt` (ms since the epoch) */
+export function encodeAnnouncedExpiry (provider: CryptoProvider, list: Uint8Array, expiresAt: number): Uint8Array {
+  const out = new Uint8Array(EXPIRY_ENTRY_LENGTH)
+  new DataView(out.buffer).setBigUint64(0, BigInt(Math.floor(expiresAt)))
+  out.set(provider.sha256(list), 8)
+  return out
+}
+
+/**
+ * When the wire-form `list` stored for a peer expires (ms since the epoch),
+ * if `entry` was written for this very list; undefined when it was not (a
+ * list the application gave, which is used until something replaces it)
+ */
+export function announcedListExpiry (provider: CryptoProvider, list: Uint8Array, entry: Uint8Array | undefined): number | undefined {
+  if (entry == null || entry.byteLength !== EXPIRY_ENTRY_LENGTH || !equalBytes(entry.subarray(8), provider.sha256(list))) {
+    return undefined
+  }
+  return Number(new DataView(entry.buffer, entry.byteOffset, 8).getBigUint64(0))
+}
+
+/** What the peer store holds for a peer's ECH configs */
+export interface StoredConfig {
+  /** The value under `ECH_PEER_STORE_KEY` */
+  value?: Uint8Array
+  /** The value under `ECH_ANNOUNCED_EXPIRY_KEY` */
+  announcedExpiry?: Uint8Array
+  /** The whole peer record, when the store has the peer (what identify learned, for GREASE) */
+  record?: Peer
+}
+
+/** Read both keys; an unknown peer holds nothing. Other peer-store errors are thrown. */
+export async function readStoredConfig (peerStore: PeerStore, peer: PeerId, options?: AbortOptions): Promise<StoredConfig> {
+  try {
+    const record = await peerStore.get(peer, options)
+    return { value: record.metadata.get(ECH_PEER_STORE_KEY), announcedExpiry: record.metadata.get(ECH_ANNOUNCED_EXPIRY_KEY), record }
+  } catch (err: any) {
+    if (err?.name === 'NotFoundError') { return {} }
+    throw err
+  }
+}
+
+/**
+ * Per peer store and peer, the tail of the queue of read-then-write
+ * operations. Keyed by the peer store object so that every writer in the
+ * process (the encrypter, the exchange service, the identify listener, the
+ * application's own imports) queues on the same lock; weak, so a stopped
+ * node's store is not kept alive.
+ */
+const locks = new WeakMap<PeerStore, Map<string, Promise<void>>>()
+
+/** Run `fn` once every earlier `fn` for the same peer store and peer has settled */
+export async function withPeerConfigLock<T> (peerStore: PeerStore, peer: PeerId, fn: () => Promise<T>): Promise<T> {
+  let queue = locks.get(peerStore)
+  if (queue == null) {
+    queue = new Map()
+    locks.set(peerStore, queue)
+  }
+  const key = peer.toString()
+  const run = (queue.get(key) ?? Promise.resolve()).then(fn)
+  const tail = run.then(() => {}, () => {})
+  queue.set(key, tail)
+  try {
+    return await run
+  } finally {
+    if (queue.get(key) === tail) { queue.delete(key) }
+  }
+}
+
+/** Options of `PeerConfigStore.storeSignedRecord` */
+export interface StoreSignedRecordOptions extends AbortOptions {
+  /**
+   * Leave a wire-form list the application stored in place (the config
+   * exchange and `importSignedConfigRecord` do; retry configs replace it).
+   * A list learned from the peer's own announcement is replaced either way.
+   */
+  keepConfigList?: boolean
+}
+
+/**
+ * Why a verified record was not stored: `config-list`, an application-given
+ * list is stored and `keepConfigList` was set; `same-record`, these very
+ * bytes are stored already (a no-op)
+ */
+export type StoreSkipReason = 'config-list' | 'same-record'
+
+/** What `storeSignedRecord` did with a record that verified */
+export type StoreSignedRecordResult =
+  | { stored: true, reason?: undefined, offer?: EchOffer }
+  | { stored: false, reason: StoreSkipReason, offer?: undefined }
 
 /** Why a peer gets no ECH offer from the stored configs */
 export type NoOfferReason = 'no-config' | 'expired-config' | 'unusable-config'
@@ -36,6 +146,8 @@ const UNUSABLE_CONFIG: EchOfferLookup = Object.freeze({ reason: 'unusable-config
 
 interface CacheEntry {
   stored: Uint8Array
+  /** The `ECH_ANNOUNCED_EXPIRY_KEY` value read with it */
+  announcedExpiry?: Uint8Array
   offer: EchOffer | undefined
   /** The stored record had already expired when it was read */
   expired?: boolean
@@ -76,28 +188,26 @@ export class PeerConfigStore {
 
   /** The offer for this peer, or why there is none */
   async lookup (peer: PeerId): Promise<EchOfferLookup> {
-    let record: Peer
+    let current: StoredConfig
     try {
-      record = await this.peerStore.get(peer)
+      current = await readStoredConfig(this.peerStore, peer)
     } catch (err: any) {
-      if (err?.name !== 'NotFoundError') {
-        this.log.error('could not read ECH config of %p - %e', peer, err)
-      }
+      this.log.error('could not read ECH config of %p - %e', peer, err)
       return NO_CONFIG
     }
-    const stored = record.metadata.get(ECH_PEER_STORE_KEY)
+    const { value: stored, announcedExpiry, record } = current
     if (stored == null) {
-      return { reason: 'no-config', record }
+      return record == null ? NO_CONFIG : { reason: 'no-config', record }
     }
 
     const key = peer.toString()
     let entry = this.cache.get(key)
-    if (entry != null && equalBytes(entry.stored, stored)) {
+    if (entry != null && equalBytes(entry.stored, stored) && sameBytes(entry.announcedExpiry, announcedExpiry)) {
       // refresh LRU position
       this.cache.delete(key)
       this.cache.set(key, entry)
     } else {
-      entry = { stored, ...await this.decode(peer, stored) }
+      entry = { stored, announcedExpiry, ...await this.decode(peer, stored, announcedExpiry) }
       this.remember(key, entry)
     }
 
@@ -114,21 +224,77 @@ export class PeerConfigStore {
 
   /**
    * Verify a signed config record (retry configs, config exchange, HTTP)
-   * against the peer it claims to come from, then store it with `merge`.
-   * Throws the record's typed error when verification fails.
+   * against the peer it claims to come from, then store it with `merge`,
+   * following the freshness rule every path that stores a record shares.
+   *
+   * A stored record that still verifies is replaced only by one issued later
+   * or in the same second; the very same record is a no-op (`same-record`);
+   * an older one is refused with `EchRecordRollbackError` and logged. Issue
+   * times are whole seconds and a key rotation re-signs at once, so two
+   * records of one second are the peer's word from that second: the later
+   * received wins, as it must for a rotation's retry configs to repair a
+   * record signed a moment before it.
+   *
+   * A stored value that does not verify (expired, malformed, another signer),
+   * or nothing stored: the record is stored. A wire-form list: replaced,
+   * unless `keepConfigList` is set and the application gave it
+   * (`config-list`); a list the peer announced is replaced either way (its
+   * own signed word beats its unsigned one).
+   *
+   * Throws the record's typed error when verification fails
+   * (`EchRecordInvalidError`, `EchRecordSignerError`, `EchRecordExpiredError`,
+   * `EchRecordNotYetValidError`, `EchConfigError`); nothing is stored then.
    */
-  async storeSignedRecord (peer: PeerId, record: Uint8Array): Promise<EchOffer | undefined> {
+  async storeSignedRecord (peer: PeerId, record: Uint8Array, options: StoreSignedRecordOptions = {}): Promise<StoreSignedRecordResult> {
     const opened = await openSignedConfigRecord(record, peer, { now: this.now() })
     const offer = selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds)
-    await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: record } })
-    this.remember(peer.toString(), { stored: record, offer })
-    return offer
+    return withPeerConfigLock(this.peerStore, peer, async () => {
+      const current = await readStoredConfig(this.peerStore, peer, options)
+      const reason = await this.keepStored(peer, record, opened.issuedAt, current, options.keepConfigList === true)
+      if (reason != null) {
+        this.log.trace('not storing the config record of %p: %s', peer, reason)
+        return { stored: false, reason }
+      }
+      options.signal?.throwIfAborted()
+      // a record carries its own expiry: drop the one of a list it replaces
+      await this.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: record, [ECH_ANNOUNCED_EXPIRY_KEY]: undefined } }, options)
+      this.remember(peer.toString(), { stored: record, offer })
+      return { stored: true, offer }
+    })
   }
 
-  private async decode (peer: PeerId, stored: Uint8Array): Promise<Omit<CacheEntry, 'stored'>> {
+  /** The freshness rule of `storeSignedRecord`: why `current` stays, if it does; throws for a rollback */
+  private async keepStored (peer: PeerId, record: Uint8Array, issuedAt: number, current: StoredConfig, keepConfigList: boolean): Promise<StoreSkipReason | undefined> {
+    const { value } = current
+    if (value == null) {
+      return undefined
+    }
+    if (equalBytes(value, record)) {
+      return 'same-record'
+    }
+    if (isWireConfigList(value)) {
+      const announced = announcedListExpiry(this.provider, value, current.announcedExpiry) != null
+      return keepConfigList && !announced ? 'config-list' : undefined
+    }
+    let storedIssuedAt: number
+    try {
+      storedIssuedAt = (await openSignedConfigRecord(value, peer, { now: this.now() })).issuedAt
+    } catch {
+      // expired or unusable: it protects nothing, so it does not block
+      return undefined
+    }
+    if (issuedAt < storedIssuedAt) {
+      this.log.error('refusing a config record of %p issued %d s before the one stored (rollback)', peer, storedIssuedAt - issuedAt)
+      throw new EchRecordRollbackError(`Signed config record is issued ${storedIssuedAt - issuedAt} s before the one stored`)
+    }
+    return undefined
+  }
+
+  private async decode (peer: PeerId, stored: Uint8Array, announcedExpiry: Uint8Array | undefined): Promise<Omit<CacheEntry, 'stored'>> {
     try {
       if (isWireConfigList(stored)) {
-        return { offer: selectOffer(this.provider, stored, undefined, this.kemIds) }
+        // an announced list expires; an application-given one does not
+        return { offer: selectOffer(this.provider, stored, announcedListExpiry(this.provider, stored, announcedExpiry), this.kemIds) }
       }
       const opened = await openSignedConfigRecord(stored, peer, { now: this.now() })
       return { offer: selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds) }
@@ -147,4 +313,8 @@ export class PeerConfigStore {
       if (oldest != null) { this.cache.delete(oldest) }
     }
   }
+}
+
+function sameBytes (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a == null || b == null ? a === b : equalBytes(a, b)
 }

@@ -17,7 +17,10 @@
  * ```
  *
  * A record is good for at most 48 hours (DESIGN.md: configs are cached at
- * most 48 h), however long its signer asked for.
+ * most 48 h), however long its signer asked for, and is refused when it was
+ * issued more than `MAX_RECORD_CLOCK_SKEW_SECONDS` in the future: stores keep
+ * the newest record (`PeerConfigStore.storeSignedRecord`), so a future issue
+ * time would otherwise keep every honest record out until that time.
  */
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { RecordEnvelope } from '@libp2p/peer-record'
@@ -41,6 +44,14 @@ export const MAX_RECORD_TTL_SECONDS = 48 * 60 * 60
 
 /** Default validity of a new record: 24 hours, half the cap, so one refresh a day keeps it fresh */
 export const DEFAULT_RECORD_TTL_SECONDS = 24 * 60 * 60
+
+/**
+ * How far in the future a record's issue time may lie (the signer's clock
+ * ahead of ours): 5 minutes. Beyond it the record is refused
+ * (`EchRecordNotYetValidError`); within it, a future-dated record can keep
+ * newer honest ones out for at most this long.
+ */
+export const MAX_RECORD_CLOCK_SKEW_SECONDS = 5 * 60
 
 const HEADER_LENGTH = 1 + 8 + 8
 
@@ -81,6 +92,29 @@ export class EchRecordExpiredError extends Error {
   constructor (message = 'Signed config record has expired', options?: ErrorOptions) {
     super(message, options)
     this.name = 'EchRecordExpiredError'
+  }
+}
+
+/** Issued more than `MAX_RECORD_CLOCK_SKEW_SECONDS` after the current time */
+export class EchRecordNotYetValidError extends Error {
+  static name = 'EchRecordNotYetValidError'
+
+  constructor (message = 'Signed config record is issued in the future', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'EchRecordNotYetValidError'
+  }
+}
+
+/**
+ * Issued before the valid record already stored for the same peer: storing
+ * it would roll the peer's configs back (`PeerConfigStore.storeSignedRecord`)
+ */
+export class EchRecordRollbackError extends Error {
+  static name = 'EchRecordRollbackError'
+
+  constructor (message = 'Signed config record is older than the one stored', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'EchRecordRollbackError'
   }
 }
 
@@ -194,7 +228,8 @@ export interface OpenedConfigRecord {
 /**
  * Open a signed config record from `expectedPeerId`. It is returned only if
  * the envelope signature is valid for our domain AND the signing key is that
- * peer's identity key AND it has not expired.
+ * peer's identity key AND it was not issued more than
+ * `MAX_RECORD_CLOCK_SKEW_SECONDS` in the future AND it has not expired.
  */
 export async function openSignedConfigRecord (bytes: Uint8Array, expectedPeerId: PeerId, options: OpenSignedConfigRecordOptions = {}): Promise<OpenedConfigRecord> {
   let envelope: RecordEnvelope
@@ -218,6 +253,9 @@ export async function openSignedConfigRecord (bytes: Uint8Array, expectedPeerId:
   const record = EchConfigRecord.unmarshal(envelope.payload)
   const expiresAt = Math.min(record.expiresAt, record.issuedAt + MAX_RECORD_TTL_SECONDS)
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000)
+  if (record.issuedAt > nowSeconds + MAX_RECORD_CLOCK_SKEW_SECONDS) {
+    throw new EchRecordNotYetValidError(`Signed config record is issued ${record.issuedAt - nowSeconds} s in the future (allowed: ${MAX_RECORD_CLOCK_SKEW_SECONDS} s)`)
+  }
   if (nowSeconds >= expiresAt) {
     throw new EchRecordExpiredError()
   }

@@ -16,7 +16,9 @@ import type { Connection, Logger, Metrics, PeerId } from '@libp2p/interface'
 import type { TypedEventEmitter } from 'main-event'
 
 /** The errors by which a fetched record is refused (as opposed to the fetch failing) */
-const REFUSALS = new Set(['EchRecordInvalidError', 'EchRecordSignerError', 'EchRecordExpiredError', 'EchConfigError'])
+const REFUSALS = new Set([
+  'EchRecordInvalidError', 'EchRecordSignerError', 'EchRecordExpiredError', 'EchRecordNotYetValidError', 'EchRecordRollbackError', 'EchConfigError'
+])
 
 export interface ConfigFetcherInit {
   /** The config exchange protocol id */

@@ -4,22 +4,28 @@
  * `openSignedConfigRecord` / `PeerConfigStore.storeSignedRecord` against the
  * peer it claims to come from, then written with `peerStore.merge`.
  *
- * Freshness rule (what the service fetches, and what a new record may
- * replace). Nothing stored, or a stored value that does not verify (expired,
- * wrong signer, malformed): stale, fetch and replace. A wire-form
- * ECHConfigList: given by the application, always fresh, never replaced by a
- * record. A signed record: its effective expiry is the earlier of its signed
- * expiry (itself capped at issue + 48 h) and issue + `maxAge`; it is fresh
- * while more than `refreshMargin` (default 1 h) of that is left. A fetched
- * record does not replace a stored one that is still valid and was issued
- * later.
+ * What the service fetches: nothing stored, or a stored value that does not
+ * verify (expired, wrong signer, malformed): stale, fetch. A wire-form
+ * ECHConfigList the application gave: always fresh, never replaced by a
+ * record. A list the peer announced in its addresses (identify `/ech`):
+ * stale, replaced by its signed record. A signed record: its effective
+ * expiry is the earlier of its signed expiry (itself capped at issue + 48 h)
+ * and issue + `maxAge`; it is fresh while more than `refreshMargin` (default
+ * 1 h) of that is left.
+ *
+ * What a fetched record may replace is the freshness rule every path that
+ * stores a record shares, `PeerConfigStore.storeSignedRecord`: newest issue
+ * time wins (among records of the same second, the later received), the
+ * same record again is a no-op, an older record is refused with
+ * `EchRecordRollbackError`.
  */
 import { isWireConfigList } from '../config/codec.js'
-import { ECH_PEER_STORE_KEY, PeerConfigStore } from '../config/peer-store.js'
+import { announcedListExpiry, PeerConfigStore, readStoredConfig } from '../config/peer-store.js'
 import { EchRecordExpiredError, openSignedConfigRecord } from '../config/record.js'
 import { defaultProvider } from '../crypto/default.js'
 import { DEFAULT_REFRESH_MARGIN, MAX_RECORD_AGE } from './constants.js'
 import { EchConfigExchangeOptionsError } from './errors.js'
+import type { StoreSkipReason } from '../config/peer-store.js'
 import type { CryptoProvider } from '../crypto/provider.js'
 import type { Logger, PeerId, PeerStore } from '@libp2p/interface'
 
@@ -28,6 +34,8 @@ export type StoredConfigStatus =
   | { kind: 'none' }
   /** A wire-form ECHConfigList, given by the application */
   | { kind: 'config-list' }
+  /** A wire-form ECHConfigList the peer announced in its addresses (identify `/ech`); `expiresAt` in ms */
+  | { kind: 'announced-list', expiresAt: number }
   /** A signed record that verifies; times in ms since the epoch, `expiresAt` already capped by `maxAge` */
   | { kind: 'record', issuedAt: number, expiresAt: number }
   /** A value that does not verify or has expired (`error` is the `err.name`) */
@@ -35,10 +43,11 @@ export type StoredConfigStatus =
 
 /**
  * Why a verified record was not stored: `config-list`, the peer store holds a
- * list the application gave (never replaced by a record); `newer-record`, it
- * holds a valid record issued later
+ * list the application gave (never replaced by a record); `same-record`, it
+ * holds this very record (a no-op). A record older
+ * than the stored one is not skipped but refused (`EchRecordRollbackError`).
  */
-export type ImportSkipReason = 'config-list' | 'newer-record'
+export type ImportSkipReason = StoreSkipReason
 
 /** What `importSignedConfigRecord` did with a record that verified */
 export type ImportResult =
@@ -108,16 +117,18 @@ function silentLogger (): Logger {
 export class ConfigRecordImporter {
   readonly maxAge: number
   private readonly peerStore: PeerStore
+  private readonly provider: CryptoProvider
   private readonly configs: PeerConfigStore
   private readonly now: () => number
 
   constructor (init: ConfigRecordImporterInit) {
     this.maxAge = checkMaxAge(init.maxAge)
     this.peerStore = init.peerStore
+    this.provider = init.provider ?? defaultProvider
     this.now = init.now ?? Date.now
     this.configs = new PeerConfigStore({
       peerStore: init.peerStore,
-      provider: init.provider ?? defaultProvider,
+      provider: this.provider,
       log: init.log ?? silentLogger(),
       // the importer is short-lived per value: no need to keep parsed offers
       cacheSize: 1,
@@ -127,23 +138,16 @@ export class ConfigRecordImporter {
 
   /** What is stored for `peer`; never throws for a bad stored value */
   async inspect (peer: PeerId): Promise<StoredConfigStatus> {
-    let stored: Uint8Array | undefined
-    try {
-      stored = (await this.peerStore.get(peer)).metadata.get(ECH_PEER_STORE_KEY)
-    } catch (err: any) {
-      if (err?.name === 'NotFoundError') {
-        return { kind: 'none' }
-      }
-      throw err
-    }
-    if (stored == null) {
+    const { value, announcedExpiry } = await readStoredConfig(this.peerStore, peer)
+    if (value == null) {
       return { kind: 'none' }
     }
-    if (isWireConfigList(stored)) {
-      return { kind: 'config-list' }
+    if (isWireConfigList(value)) {
+      const expiresAt = announcedListExpiry(this.provider, value, announcedExpiry)
+      return expiresAt == null ? { kind: 'config-list' } : { kind: 'announced-list', expiresAt }
     }
     try {
-      const validity = await this.open(peer, stored)
+      const validity = await this.open(peer, value)
       return { kind: 'record', ...validity }
     } catch (err: any) {
       return { kind: 'unusable', error: err?.name ?? 'Error' }
@@ -159,25 +163,20 @@ export class ConfigRecordImporter {
   }
 
   /**
-   * Verify `record` as coming from `peer` and store it, unless the peer store
-   * holds an app-given list or a later valid record. Throws the record's typed
-   * error (`EchRecordInvalidError`, `EchRecordSignerError`,
-   * `EchRecordExpiredError`, or `EchConfigError` for a signed but malformed
-   * config list); nothing is stored then.
+   * Verify `record` as coming from `peer` and store it, following the
+   * freshness rule of `PeerConfigStore.storeSignedRecord`, with an
+   * app-given list kept. Throws the record's typed error
+   * (`EchRecordInvalidError`, `EchRecordSignerError`, `EchRecordExpiredError`,
+   * `EchRecordNotYetValidError`, `EchRecordRollbackError`, or
+   * `EchConfigError` for a signed but malformed config list); nothing is
+   * stored then.
    */
   async import (peer: PeerId, record: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<ImportResult> {
+    // maxAge is this importer's own limit; storeSignedRecord verifies again (same code, same clock)
     const validity = await this.open(peer, record)
-    const current = await this.inspect(peer)
     options.signal?.throwIfAborted()
-    if (current.kind === 'config-list') {
-      return { stored: false, reason: 'config-list', ...validity }
-    }
-    if (current.kind === 'record' && current.issuedAt > validity.issuedAt) {
-      return { stored: false, reason: 'newer-record', ...validity }
-    }
-    // verifies again (same code, same clock) and merges
-    await this.configs.storeSignedRecord(peer, record)
-    return { stored: true, ...validity }
+    const result = await this.configs.storeSignedRecord(peer, record, { keepConfigList: true, signal: options.signal })
+    return result.stored ? { stored: true, ...validity } : { stored: false, reason: result.reason, ...validity }
   }
 
   private async open (peer: PeerId, record: Uint8Array): Promise<{ issuedAt: number, expiresAt: number }> {

@@ -77,7 +77,11 @@ export interface EchRecordStoredDetail {
 export interface EchRecordRefusedDetail {
   /** The peer whose record was refused */
   remotePeer: PeerId
-  /** `err.name`: `EchRecordSignerError`, `EchRecordInvalidError`, `EchRecordExpiredError` or `EchConfigError` */
+  /**
+   * `err.name`: `EchRecordSignerError`, `EchRecordInvalidError`, `EchRecordExpiredError`,
+   * `EchRecordNotYetValidError` (issued in the future), `EchRecordRollbackError` (issued before
+   * the valid record already stored) or `EchConfigError`
+   */
   error: string
 }
 
@@ -100,7 +104,7 @@ export interface EchFetchSkippedDetail {
    * `config-list`: an app-given list is stored; `fresh`: a record with more
    * than `refreshMargin` left is stored; `in-flight`: a fetch for the peer is
    * already queued or running; `queue-full`: too many fetches waiting;
-   * `newer-record`: fetched, but a later valid record was stored meanwhile
+   * `same-record`: fetched, but the very same record is stored already
    */
   reason: EchFetchSkipReason
 }
@@ -109,7 +113,7 @@ export interface EchFetchSkippedDetail {
 export interface EchConfigExchangeEvents {
   /** A peer's record was fetched, verified and stored */
   'ech:record-stored': CustomEvent<EchRecordStoredDetail>
-  /** A fetched record failed verification (forged, tampered, expired, malformed configs); nothing was stored */
+  /** A fetched record failed verification (forged, tampered, expired, future-dated, older than the stored one, malformed configs); nothing was stored */
   'ech:record-refused': CustomEvent<EchRecordRefusedDetail>
   /** The fetch itself failed (timeout, oversized or malformed response, stream error); nothing was stored */
   'ech:fetch-failed': CustomEvent<EchFetchFailedDetail>

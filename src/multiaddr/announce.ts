@@ -2,40 +2,35 @@
  * Announcing this node's ECH configs in its own addresses: an address
  * manager `announceFilter` that adds, next to the first address the
  * encrypter secures (or the first `maxAddresses`), the same address with
- * `/ech/<config list>`. Identify then carries them to every peer, and
+ * `/noise/ech/<config list>`. Identify then carries them to every peer, and
  * whatever spreads the node's addresses (peer routing, rendezvous) spreads
  * them too. One is enough: the configs belong to the peer, and identify
  * messages are capped at 8 KiB (each twin costs the list twice).
  *
- * Read before enabling: a peer whose `@multiformats/multiaddr` has no `/ech`
- * codec (js-libp2p 3 with `@multiformats/multiaddr` 13.0.3 unless it loaded
- * this package) cannot parse the signed peer record that identify sends, so
- * identify with this node fails on that peer, silently (no `peer:identify`,
- * no protocols or addresses stored). Only enable it in a fleet where every
- * node imports this package (or otherwise registers `/ech`); elsewhere use
- * the config exchange protocol or the peer store.
+ * Read before enabling (docs/INTEGRATION.md §3.5, from the interop matrix in
+ * `interop/`): identify sends the twin to every peer that connects, and what
+ * a peer without the `/ech` codec does with it depends on its stack.
+ * go-libp2p 0.52 and rust-libp2p 0.52/0.57 drop that one address and keep
+ * identify working; py-libp2p 0.8.1 stores it and later fails whenever it
+ * stringifies that peer's addresses; js-libp2p 3 without this package
+ * (`@multiformats/multiaddr` 13.0.3 has no `/ech` codec) cannot parse the
+ * signed peer record identify sends, so identify with this node fails on that
+ * peer, silently (no `peer:identify`, no protocols or addresses stored).
+ * Only enable it where every js and py peer runs this package (or otherwise
+ * registers `/ech`); elsewhere use the config exchange protocol or the peer
+ * store.
  */
-import { CODE_P2P_WEBRTC_DIRECT, CODE_QUIC, CODE_QUIC_V1, CODE_SNI, CODE_TLS, CODE_WEBRTC, CODE_WEBRTC_DIRECT, CODE_WEBTRANSPORT } from '@multiformats/multiaddr'
-import { CODE_ECH, withEchComponent } from './ech.js'
+import { CODE_ECH, isSecuredByEncrypter, withEchComponent } from './ech.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-/** Transports that bring their own security: a `/noise` connection encrypter never runs over them */
-const SELF_SECURED = new Set([CODE_QUIC, CODE_QUIC_V1, CODE_WEBTRANSPORT, CODE_WEBRTC, CODE_WEBRTC_DIRECT, CODE_P2P_WEBRTC_DIRECT])
-
-/** Whether connections to `ma` are secured by the libp2p connection encrypter (TCP, WebSockets, circuit relay, …) */
-export function isSecuredByEncrypter (ma: Multiaddr): boolean {
-  return !ma.getComponents().some(c => SELF_SECURED.has(c.code))
-}
-
 /**
- * The default choice of addresses to announce `/ech` on: secured by the
- * encrypter, and without `/tls` or `/sni`. multiformats defines `/ech` for
- * TLS ECH, placed right after `/tls` or `/quic-v1`; on an address with a TLS
- * layer (`/tls/ws`) a TLS-ECH client could take a Noise config for the TLS
- * handshake's, so those are left plain unless a `filter` says otherwise.
+ * The default choice of addresses to announce `/ech` on: those secured by
+ * the encrypter (`isSecuredByEncrypter`). Secure WebSockets (`/tls/ws`) are
+ * included: the config sits after `/noise`, where a TLS-ECH client, which
+ * reads `/ech` directly after `/tls`, does not look.
  */
 export function isEchAnnounceable (ma: Multiaddr): boolean {
-  return isSecuredByEncrypter(ma) && !ma.getComponents().some(c => c.code === CODE_TLS || c.code === CODE_SNI)
+  return isSecuredByEncrypter(ma)
 }
 
 /** Options of {@link echAnnounceFilter}: which addresses get an `/ech` twin, and how many */
@@ -87,7 +82,8 @@ export function echAnnounceFilter (getConfigList: () => Uint8Array | undefined, 
     }
     let twins = 0
     return addrs.flatMap(ma => {
-      if (twins >= maxAddresses || ma.getComponents().some(c => c.code === CODE_ECH) || !filter(ma)) {
+      // a filter cannot put a Noise config where Noise does not run (withEchComponent would throw)
+      if (twins >= maxAddresses || ma.getComponents().some(c => c.code === CODE_ECH) || !isSecuredByEncrypter(ma) || !filter(ma)) {
         return [ma]
       }
       twins++

@@ -8,14 +8,19 @@
  * every other config takes (DESIGN.md "Where configs come from"): it is
  * stored for the peer under `ECH_PEER_STORE_KEY` and the address is dialed
  * without its `/ech` component; the encrypter then finds it in the peer store.
+ *
+ * The list is unsigned: it is stored by the rule in `store.ts`, so it never
+ * replaces a signed config record that still verifies (retry configs, config
+ * exchange, HTTP). An application that wants to override such a record
+ * writes the list itself with `peerStore.merge`.
  */
 import { InvalidParametersError } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { parseEchConfigList } from '../config/codec.js'
-import { ECH_PEER_STORE_KEY } from '../config/peer-store.js'
-import { equalBytes } from '../crypto/bytes.js'
 import { echConfigListFromMultiaddr, withoutEchComponent } from './ech.js'
+import { storeConfigList } from './store.js'
+import type { StoreConfigListResult } from './store.js'
 import type { AbortOptions, Connection, PeerId, PeerStore } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -38,6 +43,12 @@ export interface EchDialTarget {
   peer?: PeerId
   /** The `/ech` ECHConfigList (wire form), when the address carried one */
   configList?: Uint8Array
+  /**
+   * What `storeEchConfigFromMultiaddr` did with `configList`: `stored`,
+   * `unchanged`, or `kept-signed-record` (a valid signed record of the peer
+   * is stored; the address's unsigned list is not used)
+   */
+  stored?: StoreConfigListResult
 }
 
 /**
@@ -62,39 +73,32 @@ export function echDialTarget (ma: Multiaddr): EchDialTarget {
 }
 
 /**
- * Store the `/ech` config of `ma` (if any) for its peer, written with
- * `peerStore.merge` so other metadata survives, unless the very same list is
- * stored already. Returns the dial target.
+ * Store the `/ech` config of `ma` (if any) for its peer, by the rule for
+ * unsigned lists (`store.ts`): written with `peerStore.merge` so other
+ * metadata survives, unless the same list or a valid signed record is
+ * stored. Returns the dial target, with what was done in `stored`.
  */
 export async function storeEchConfigFromMultiaddr (peerStore: PeerStore, ma: Multiaddr, options?: AbortOptions): Promise<EchDialTarget> {
   const target = echDialTarget(ma)
   if (target.configList == null || target.peer == null) {
     return target
   }
-  let stored: Uint8Array | undefined
-  try {
-    stored = (await peerStore.get(target.peer, options)).metadata.get(ECH_PEER_STORE_KEY)
-  } catch (err: any) {
-    if (err?.name !== 'NotFoundError') { throw err }
-  }
-  if (stored == null || !equalBytes(stored, target.configList)) {
-    await peerStore.merge(target.peer, { metadata: { [ECH_PEER_STORE_KEY]: target.configList } }, options)
-  }
-  return target
+  const stored = await storeConfigList(peerStore, target.peer, target.configList, { ...options, source: 'application' })
+  return { ...target, stored }
 }
 
 /**
  * `node.dial(ma)` for an address that may carry `/ech/<config list>`: the
- * config is stored for the peer (replacing what was stored: the caller's
- * config is the freshest there is) and the address is dialed without
- * `/ech`. As with any dial, an already open connection to the peer is
+ * config is stored for the peer (replacing an unsigned list or an unusable
+ * value, but not a signed config record that still verifies) and the
+ * address is dialed without `/ech`. As with any dial, an already open connection to the peer is
  * returned as it is unless `options.force` is set; the config then applies
  * from the next new connection.
  *
  * @example
  *
  * ```TypeScript
- * const conn = await dialWithEch(node, multiaddr('/ip4/198.51.100.7/tcp/4001/ech/uAEX-DQ…/p2p/12D3Koo…'))
+ * const conn = await dialWithEch(node, multiaddr('/ip4/198.51.100.7/tcp/4001/noise/ech/uAEX-DQ…/p2p/12D3Koo…'))
  * ```
  */
 export async function dialWithEch (node: EchDialer, ma: Multiaddr, options: AbortOptions & { force?: boolean } = {}): Promise<Connection> {

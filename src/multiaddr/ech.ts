@@ -9,13 +9,29 @@
  * The value is the ECHConfigList *with* its own u16 length prefix, exactly
  * what a DNS HTTPS/SVCB `ech=` value and `ECH_PEER_STORE_KEY` hold.
  *
+ * Placement. The registry defines `/ech` for TLS: "`/ech` should be appended
+ * directly after `/tls` or `/quic-v1`", i.e. the config belongs to the
+ * security protocol it is for. Ours are configs for the Noise handshake, so
+ * they go directly after `/noise` (code 454, the security component of
+ * libp2p/specs#353, which `@multiformats/multiaddr` 13 knows), and `/noise`
+ * goes where a security component sits, after the transport the connection
+ * encrypter runs over and before the final `/p2p`:
+ * `/ip4/…/tcp/4001/noise/ech/u…/p2p/12D3Koo…`, `/dns4/…/tcp/443/tls/ws/noise/ech/u…/p2p/…`,
+ * `…/p2p-circuit/noise/ech/u…/p2p/…`. An `/ech` directly after `/tls`,
+ * `/sni`, `/quic` or `/quic-v1` is a TLS ECHConfigList and is never read as
+ * ours; an `/ech` anywhere else in the final peer's part (the placement this
+ * package wrote before, `/tcp/4001/ech/u…/p2p/…`) still is.
+ *
  * `@multiformats/multiaddr` 13.0.3 has no `ech` codec but lets one be added
  * to its (process-wide) registry; importing this module registers it. A
  * process that has not registered it cannot parse a multiaddr holding
  * `/ech`, in string or binary form (`UnknownProtocolError`).
  */
 import { InvalidParametersError } from '@libp2p/interface'
-import { CODE_P2P, CODE_P2P_CIRCUIT, multiaddr, registry, V } from '@multiformats/multiaddr'
+import {
+  CODE_NOISE, CODE_P2P, CODE_P2P_CIRCUIT, CODE_P2P_WEBRTC_DIRECT, CODE_QUIC, CODE_QUIC_V1, CODE_SNI, CODE_TLS, CODE_WEBRTC,
+  CODE_WEBRTC_DIRECT, CODE_WEBTRANSPORT, multiaddr, registry, V
+} from '@multiformats/multiaddr'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
 import { isWireConfigList } from '../config/codec.js'
@@ -119,6 +135,17 @@ export function registerEchProtocol (): void {
 registerEchProtocol()
 
 /**
+ * Components after which an `/ech` is a TLS ECHConfigList (`protocols/ech.md`:
+ * "directly after `/tls` or `/quic-v1`"; `/sni` and draft `/quic` carry TLS too)
+ */
+const TLS_ECH_ANCHORS = new Set([CODE_TLS, CODE_SNI, CODE_QUIC, CODE_QUIC_V1])
+
+/** Transports that bring their own security: a `/noise` connection encrypter never runs over them */
+const SELF_SECURED = new Set([CODE_QUIC, CODE_QUIC_V1, CODE_WEBTRANSPORT, CODE_WEBRTC, CODE_WEBRTC_DIRECT, CODE_P2P_WEBRTC_DIRECT])
+
+const NOISE: Component = { code: CODE_NOISE, name: 'noise' }
+
+/**
  * The components that address the final peer: those after the last
  * `/p2p-circuit` (a relayed address's earlier components address the relay).
  */
@@ -129,16 +156,38 @@ function lastSegmentStart (components: Component[]): number {
   return 0
 }
 
+/** Whether `components[i]` is an `/ech` holding Noise configs (ours), not TLS ones */
+function isNoiseEch (components: Component[], i: number): boolean {
+  const before = components[i - 1]?.code
+  return components[i].code === CODE_ECH && (before == null || !TLS_ECH_ANCHORS.has(before))
+}
+
 /**
- * The ECHConfigList (wire form) carried by `ma` for the peer it finally
- * addresses, or undefined when there is none. `/ech` components before a
- * `/p2p-circuit` belong to the relay and are ignored. Throws
- * InvalidEchComponentError for more than one `/ech` for the same peer.
+ * Whether connections to `ma` are secured by the libp2p connection encrypter
+ * (TCP, WebSockets, circuit relay, …): its final peer is not reached over
+ * QUIC, WebTransport or WebRTC, which secure themselves. A relayed
+ * connection is secured end to end by the encrypter, whatever carries it to
+ * the relay.
+ */
+export function isSecuredByEncrypter (ma: Multiaddr): boolean {
+  const components = ma.getComponents()
+  return !components.slice(lastSegmentStart(components)).some(c => SELF_SECURED.has(c.code))
+}
+
+/**
+ * The ECHConfigList (wire form) carried by `ma` for the Noise handshake with
+ * the peer it finally addresses, or undefined when there is none. `/ech`
+ * components before a `/p2p-circuit` belong to the relay and TLS ones
+ * (directly after `/tls` or `/quic-v1`) to TLS; both are ignored. Throws
+ * InvalidEchComponentError for more than one Noise `/ech` for the same peer.
  * The list is only framed here; `parseEchConfigList` validates its configs.
  */
 export function echConfigListFromMultiaddr (ma: Multiaddr): Uint8Array | undefined {
   const components = ma.getComponents()
-  const found = components.slice(lastSegmentStart(components)).filter(c => c.code === CODE_ECH)
+  const found: Component[] = []
+  for (let i = lastSegmentStart(components); i < components.length; i++) {
+    if (isNoiseEch(components, i)) { found.push(components[i]) }
+  }
   if (found.length > 1) {
     throw new InvalidEchComponentError(`${found.length} /ech components for one peer`)
   }
@@ -146,27 +195,39 @@ export function echConfigListFromMultiaddr (ma: Multiaddr): Uint8Array | undefin
   return value == null ? undefined : decodeEchComponent(value)
 }
 
-/** `ma` without any `/ech` component (what a transport can dial) */
+/**
+ * `ma` without any `/ech` component, nor the `/noise` directly before one:
+ * what a libp2p transport can dial (libp2p 3's transports match whole
+ * addresses and know neither).
+ */
 export function withoutEchComponent (ma: Multiaddr): Multiaddr {
   const components = ma.getComponents()
   if (!components.some(c => c.code === CODE_ECH)) { return ma }
-  return multiaddr(components.filter(c => c.code !== CODE_ECH))
+  return multiaddr(components.filter((c, i) => c.code !== CODE_ECH && !(c.code === CODE_NOISE && components[i + 1]?.code === CODE_ECH)))
 }
 
 /**
- * `ma` carrying `configList` for the peer it finally addresses: an `/ech`
- * component replaces any already there for that peer and goes right before a
- * trailing `/p2p/<id>` (so `/ip4/…/tcp/…/ech/u…/p2p/Qm…`; after `/tls` or
- * `/quic-v1` when the address has them, as `protocols/ech.md` asks), or at
- * the end when there is no trailing `/p2p`.
+ * `ma` carrying `configList` for the Noise handshake with the peer it finally
+ * addresses: directly after the address's `/noise` if it names one, else as
+ * `/noise/ech/<list>` right before a trailing `/p2p/<id>` (or at the end).
+ * A Noise `/ech` already there for that peer (either placement) is replaced;
+ * a TLS one stays. Throws InvalidParametersError when the final peer is
+ * reached over a transport that secures itself (no Noise runs there).
  */
 export function withEchComponent (ma: Multiaddr, configList: Uint8Array): Multiaddr {
   const value = encodeEchComponent(configList)
+  if (!isSecuredByEncrypter(ma)) {
+    throw new InvalidParametersError('a Noise ECH config belongs on an address secured by the connection encrypter, not QUIC, WebTransport or WebRTC')
+  }
   const all = ma.getComponents()
   const start = lastSegmentStart(all)
   const head = all.slice(0, start)
-  const tail = all.slice(start).filter(c => c.code !== CODE_ECH)
-  const at = tail.length > 0 && tail[tail.length - 1].code === CODE_P2P ? tail.length - 1 : tail.length
+  const tail = all.slice(start).filter((_, i) => !isNoiseEch(all, start + i))
   const ech: Component = { code: CODE_ECH, name: ECH_PROTOCOL_NAME, value }
-  return multiaddr([...head, ...tail.slice(0, at), ech, ...tail.slice(at)])
+  const noise = tail.findIndex(c => c.code === CODE_NOISE)
+  if (noise >= 0) {
+    return multiaddr([...head, ...tail.slice(0, noise + 1), ech, ...tail.slice(noise + 1)])
+  }
+  const at = tail.length > 0 && tail[tail.length - 1].code === CODE_P2P ? tail.length - 1 : tail.length
+  return multiaddr([...head, ...tail.slice(0, at), NOISE, ech, ...tail.slice(at)])
 }

@@ -9,16 +9,16 @@
  * would at worst cost a rejected handshake, but this module does not take
  * that risk.
  *
- * What it replaces: nothing stored, an unusable value, or a different
- * wire-form list (an older announcement, or a list the application gave
- * before). A signed config record that still verifies (retry configs, config
- * exchange) is kept: it comes from the same peer and carries its own expiry.
+ * What it replaces, by the rule for unsigned lists (`store.ts`): nothing
+ * stored, an unusable value, or a different wire-form list (an older
+ * announcement, or a list the application gave before). A signed config
+ * record that still verifies (retry configs, config exchange) is kept: it
+ * comes from the same peer, signed, and carries its own expiry. An announced
+ * list is used for 48 h after the peer last announced it.
  */
-import { isWireConfigList } from '../config/codec.js'
-import { ECH_PEER_STORE_KEY } from '../config/peer-store.js'
-import { openSignedConfigRecord } from '../config/record.js'
-import { equalBytes } from '../crypto/bytes.js'
 import { echConfigListFromMultiaddr } from './ech.js'
+import { storeConfigList } from './store.js'
+import type { StoreConfigListResult } from './store.js'
 import type { AbortOptions, ComponentLogger, IdentifyResult, Libp2pEvents, Logger, PeerId, PeerStore, Startable } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { TypedEventTarget } from 'main-event'
@@ -39,7 +39,8 @@ export function echConfigListFromAddresses (addrs: Multiaddr[]): Uint8Array | un
   return undefined
 }
 
-export type StoreAnnouncedResult = 'stored' | 'unchanged' | 'kept-signed-record' | 'no-config'
+/** What storing an announced list did (see `StoreConfigListResult`), or `no-config` when no address carried one */
+export type StoreAnnouncedResult = StoreConfigListResult | 'no-config'
 
 /**
  * Store the config list `peer` announced in its own addresses, following
@@ -50,27 +51,7 @@ export async function storeAnnouncedEchConfig (peerStore: PeerStore, peer: PeerI
   if (list == null) {
     return 'no-config'
   }
-  let stored: Uint8Array | undefined
-  try {
-    stored = (await peerStore.get(peer, options)).metadata.get(ECH_PEER_STORE_KEY)
-  } catch (err: any) {
-    if (err?.name !== 'NotFoundError') { throw err }
-  }
-  if (stored != null) {
-    if (equalBytes(stored, list)) {
-      return 'unchanged'
-    }
-    if (!isWireConfigList(stored)) {
-      try {
-        await openSignedConfigRecord(stored, peer, { now: options.now ?? Date.now() })
-        return 'kept-signed-record'
-      } catch {
-        // expired or bad: replace it
-      }
-    }
-  }
-  await peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: list } }, options)
-  return 'stored'
+  return storeConfigList(peerStore, peer, list, { ...options, source: 'announced' })
 }
 
 /** The libp2p components {@link EchAddressConfigs} uses (libp2p passes them) */

@@ -8,6 +8,7 @@ import { identify } from '@libp2p/identify'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { createLibp2p } from 'libp2p'
 import {
@@ -15,6 +16,7 @@ import {
   EchConfigFetchTimeoutError, EchConfigResponseInvalidError, EchConfigResponseTooLargeError, EchEncrypterNotFoundError
 } from '../../src/exchange/index.js'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, echNoise, generateEchKey } from '../../src/index.js'
+import { storeAnnouncedEchConfig, withEchComponent } from '../../src/multiaddr/index.js'
 import { rejection } from '../fixtures/errors.js'
 import { memoryPeerStore } from '../fixtures/peer-store.js'
 import { createExchangeNode } from './fixtures.js'
@@ -75,16 +77,45 @@ describe('exchange: importSignedConfigRecord', () => {
     expect(await stored()).to.equalBytes(configList)
   })
 
-  it('does not replace a valid record issued later', async () => {
+  it('refuses a record older than the valid stored one (EchRecordRollbackError), keeping the newer', async () => {
     const newer = await createSignedConfigRecord(remoteKey, configList)
     const older = await createSignedConfigRecord(remoteKey, configList, { now: Date.now() - HOUR })
     await importSignedConfigRecord(peerStore, remote, newer)
-    expect(await importSignedConfigRecord(peerStore, remote, older)).to.include({ stored: false, reason: 'newer-record' })
+    expect(await rejection(importSignedConfigRecord(peerStore, remote, older))).to.have.property('name', 'EchRecordRollbackError')
     expect(await stored()).to.equalBytes(newer)
     // the other way round replaces
     await peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: older } })
     expect(await importSignedConfigRecord(peerStore, remote, newer)).to.include({ stored: true })
     expect(await stored()).to.equalBytes(newer)
+  })
+
+  it('the same record again is a no-op (same-record); another of the same second replaces it', async () => {
+    const now = Math.floor(Date.now() / 1000) * 1000
+    const first = await createSignedConfigRecord(remoteKey, configList, { now })
+    const rotated = await createSignedConfigRecord(remoteKey, (await generateEchKey()).configList, { now: now + 500 })
+    await importSignedConfigRecord(peerStore, remote, first)
+    expect(await importSignedConfigRecord(peerStore, remote, first)).to.include({ stored: false, reason: 'same-record' })
+    expect(await stored()).to.equalBytes(first)
+    expect(await importSignedConfigRecord(peerStore, remote, rotated)).to.include({ stored: true })
+    expect(await stored()).to.equalBytes(rotated)
+  })
+
+  it('refuses a record issued in the future (EchRecordNotYetValidError), which then cannot block the current one', async () => {
+    const future = await createSignedConfigRecord(remoteKey, configList, { now: Date.now() + 24 * HOUR })
+    expect(await rejection(importSignedConfigRecord(peerStore, remote, future))).to.have.property('name', 'EchRecordNotYetValidError')
+    expect(await stored()).to.be.undefined()
+    const current = await createSignedConfigRecord(remoteKey, configList)
+    await importSignedConfigRecord(peerStore, remote, current)
+    expect(await stored()).to.equalBytes(current)
+  })
+
+  it('replaces a list the peer announced (identify /ech), not one the application gave', async () => {
+    const announced = (await generateEchKey()).configList
+    expect(await storeAnnouncedEchConfig(peerStore, remote, [withEchComponent(multiaddr('/ip4/192.0.2.1/tcp/4001'), announced)])).to.equal('stored')
+    const record = await createSignedConfigRecord(remoteKey, configList)
+    const result = await importSignedConfigRecord(peerStore, remote, record)
+    expect(await stored()).to.equalBytes(record)
+    expect(result).to.include({ stored: true })
   })
 
   it('replaces an expired or unusable stored value', async () => {

@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { pEvent } from 'p-event'
 import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
@@ -51,11 +52,15 @@ describe('multiaddr: /ech over TCP', function () {
   const nodes = useNodes(createNode)
   const node = nodes.create
 
-  it('libp2p 3 cannot dial an /ech address as it is (the TCP transport matches whole addresses)', async () => {
+  it('libp2p 3 cannot dial an /ech address as it is, nor one naming /noise (the TCP transport matches whole addresses)', async () => {
     const listener = await node()
     const dialer = await node()
     const ma = withEchComponent(listener.addr, listener.ech!.getEchConfigList())
     await expect(dialer.node.dial(ma)).to.eventually.be.rejected().with.property('name', 'NoValidAddressesError')
+    const noise = multiaddr(listener.addr.toString().replace('/p2p/', '/noise/p2p/'))
+    await expect(dialer.node.dial(noise)).to.eventually.be.rejected().with.property('name', 'NoValidAddressesError')
+    // what dialWithEch dials instead: the address without /noise/ech
+    expect(withoutEchComponent(ma).toString()).to.equal(listener.addr.toString())
   })
 
   it('dialWithEch: an X-Wing config in the address is used for the dial (accepted on both sides), and kept for the peer', async () => {
@@ -64,7 +69,7 @@ describe('multiaddr: /ech over TCP', function () {
     const dialer = await node()
     await dialer.node.peerStore.merge(listener.node.peerId, { metadata: { app: Uint8Array.of(1, 2) } })
     const ma = withEchComponent(listener.addr, listener.ech!.getEchConfigList())
-    expect(ma.toString()).to.match(/\/tcp\/\d+\/ech\/u[\w-]+\/p2p\/12D3Koo/)
+    expect(ma.toString()).to.match(/\/tcp\/\d+\/noise\/ech\/u[\w-]+\/p2p\/12D3Koo/)
 
     const out = nextEchEvent(dialer.ech!)
     const inb = nextEchEvent(listener.ech!)
@@ -88,6 +93,20 @@ describe('multiaddr: /ech over TCP', function () {
     const out = nextEchEvent(dialer.ech!)
     const conn = await dialWithEch(dialer.node, withEchComponent(listener.addr, listener.ech!.getEchConfigList()))
     expect(await out).to.include({ outcome: 'accepted', configId: listener.ech!.keys.getKeys()[0].config.configId })
+    await assertWorks(dialer, listener, conn)
+  })
+
+  it('dialWithEch keeps the signed record the dialer holds over the unsigned list in the address, and the dial uses the record', async () => {
+    const listener = await node()
+    const dialer = await node()
+    const record = await listener.ech!.getSignedConfigRecord()
+    await dialer.ech!.importSignedConfigRecord(listener.node.peerId, record)
+    // an address carrying a list the listener does not hold (stale, or planted by whoever handed out the address)
+    const planted = await generateEchKey()
+    const out = nextEchEvent(dialer.ech!)
+    const conn = await dialWithEch(dialer.node, withEchComponent(listener.addr, planted.configList))
+    expect(await out).to.include({ outcome: 'accepted', configId: listener.ech!.keys.getKeys()[0].config.configId })
+    expect(await storedConfig(dialer, listener.node.peerId)).to.equalBytes(record)
     await assertWorks(dialer, listener, conn)
   })
 

@@ -4,20 +4,25 @@
  * rule for storing announced configs.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr, registry } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
+import { PeerConfigStore } from '../../src/config/peer-store.js'
+import { nodeProvider } from '../../src/crypto/node.js'
 import { ECH_PEER_STORE_KEY, createSignedConfigRecord, generateEchKey } from '../../src/index.js'
 import {
   CODE_ECH, decodeEchComponent, echAnnounceFilter, echConfigListFromAddresses, echConfigListFromMultiaddr, echDialTarget,
   encodeEchComponent, isEchAnnounceable, isSecuredByEncrypter, registerEchProtocol, storeAnnouncedEchConfig, storeEchConfigFromMultiaddr, withEchComponent, withoutEchComponent
 } from '../../src/multiaddr/index.js'
+import { thrown } from '../fixtures/errors.js'
 import { memoryPeerStore } from '../fixtures/peer-store.js'
 import type { EchKey } from '../../src/index.js'
 import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 const PEER = '12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA'
 const RELAY = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
@@ -63,8 +68,8 @@ describe('multiaddr: /ech component', () => {
     for (const [name, key] of [['X25519', () => x25519], ['X-Wing (a 1.2 KB list, 2-byte varint length)', () => xwing]] as const) {
       it(`binary form is varint(9849) varint(length) list, and string <-> bytes round-trips (${name})`, () => {
         const list = key().configList
-        const ma = multiaddr(`/ip4/192.0.2.1/tcp/4001/ech/${encodeEchComponent(list)}/p2p/${PEER}`)
-        const head = multiaddr('/ip4/192.0.2.1/tcp/4001').bytes
+        const ma = multiaddr(`/ip4/192.0.2.1/tcp/4001/noise/ech/${encodeEchComponent(list)}/p2p/${PEER}`)
+        const head = multiaddr('/ip4/192.0.2.1/tcp/4001/noise').bytes
         const tail = multiaddr(`/p2p/${PEER}`).bytes
         const expected = new Uint8Array([...head, ...varint.encode(CODE_ECH), ...varint.encode(list.byteLength), ...list, ...tail])
         expect(ma.bytes).to.equalBytes(expected)
@@ -140,10 +145,10 @@ describe('multiaddr: /ech component', () => {
     before(() => { value = encodeEchComponent(x25519.configList) })
 
     const cases: Array<[string, string, string]> = [
-      ['before a trailing /p2p', `/ip4/192.0.2.1/tcp/4001/p2p/${PEER}`, `/ip4/192.0.2.1/tcp/4001/ech/V/p2p/${PEER}`],
-      ['at the end without /p2p', '/ip4/192.0.2.1/tcp/4001', '/ip4/192.0.2.1/tcp/4001/ech/V'],
-      ['after /tls/ws (secure WebSockets)', `/dns4/example.com/tcp/443/tls/ws/p2p/${PEER}`, `/dns4/example.com/tcp/443/tls/ws/ech/V/p2p/${PEER}`],
-      ['for the final peer of a relayed address', `/ip4/192.0.2.1/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`, `/ip4/192.0.2.1/tcp/4001/p2p/${RELAY}/p2p-circuit/ech/V/p2p/${PEER}`]
+      ['after the transport, as /noise/ech, before a trailing /p2p', `/ip4/192.0.2.1/tcp/4001/p2p/${PEER}`, `/ip4/192.0.2.1/tcp/4001/noise/ech/V/p2p/${PEER}`],
+      ['at the end without /p2p', '/ip4/192.0.2.1/tcp/4001', '/ip4/192.0.2.1/tcp/4001/noise/ech/V'],
+      ['after /tls/ws (Noise runs inside the secure WebSocket)', `/dns4/example.com/tcp/443/tls/ws/p2p/${PEER}`, `/dns4/example.com/tcp/443/tls/ws/noise/ech/V/p2p/${PEER}`],
+      ['for the final peer of a relayed address', `/ip4/192.0.2.1/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`, `/ip4/192.0.2.1/tcp/4001/p2p/${RELAY}/p2p-circuit/noise/ech/V/p2p/${PEER}`]
     ]
     cases.forEach(([name, input, expected]) => {
       it(`withEchComponent: ${name}`, () => {
@@ -154,11 +159,47 @@ describe('multiaddr: /ech component', () => {
       })
     })
 
-    it('withEchComponent replaces the config already there', () => {
+    it('withEchComponent: directly after a /noise the address already names', () => {
+      const out = withEchComponent(multiaddr(`/ip4/192.0.2.1/tcp/4001/noise/p2p/${PEER}`), x25519.configList)
+      expect(out.toString()).to.equal(`/ip4/192.0.2.1/tcp/4001/noise/ech/${value}/p2p/${PEER}`)
+      expect(echConfigListFromMultiaddr(out)).to.equalBytes(x25519.configList)
+    })
+
+    it('withEchComponent replaces the config already there, in either placement', () => {
       const once = withEchComponent(multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${PEER}`), x25519.configList)
       const twice = withEchComponent(once, xwing.configList)
       expect(twice.getComponents().filter(c => c.code === CODE_ECH)).to.have.lengthOf(1)
       expect(echConfigListFromMultiaddr(twice)).to.equalBytes(xwing.configList)
+      const legacy = multiaddr(`/ip4/192.0.2.1/tcp/4001/ech/${value}/p2p/${PEER}`)
+      expect(withEchComponent(legacy, xwing.configList).toString()).to.equal(`/ip4/192.0.2.1/tcp/4001/noise/ech/${encodeEchComponent(xwing.configList)}/p2p/${PEER}`)
+    })
+
+    it('reads the earlier placement (/ech before /p2p, no /noise) too', () => {
+      const legacy = multiaddr(`/ip4/192.0.2.1/tcp/4001/ech/${value}/p2p/${PEER}`)
+      expect(echConfigListFromMultiaddr(legacy)).to.equalBytes(x25519.configList)
+      expect(withoutEchComponent(legacy).toString()).to.equal(`/ip4/192.0.2.1/tcp/4001/p2p/${PEER}`)
+      expect(echDialTarget(legacy).configList).to.equalBytes(x25519.configList)
+    })
+
+    it('an /ech directly after /tls or /quic-v1 is a TLS ECHConfigList (protocols/ech.md), never taken as a Noise config', () => {
+      const tlsEch = `/dns4/example.com/tcp/443/tls/ech/${value}/ws/p2p/${PEER}`
+      expect(echConfigListFromMultiaddr(multiaddr(tlsEch))).to.be.undefined()
+      expect(echConfigListFromMultiaddr(multiaddr(`/ip4/192.0.2.1/udp/4001/quic-v1/ech/${value}/p2p/${PEER}`))).to.be.undefined()
+      // both in one address: the TLS one stays where it is, ours is read and replaced
+      const both = withEchComponent(multiaddr(tlsEch), xwing.configList)
+      expect(both.toString()).to.equal(`/dns4/example.com/tcp/443/tls/ech/${value}/ws/noise/ech/${encodeEchComponent(xwing.configList)}/p2p/${PEER}`)
+      expect(echConfigListFromMultiaddr(both)).to.equalBytes(xwing.configList)
+      expect(echConfigListFromMultiaddr(withEchComponent(both, x25519.configList))).to.equalBytes(x25519.configList)
+    })
+
+    it('withEchComponent refuses an address whose final hop secures itself (QUIC, WebTransport, WebRTC): no Noise runs there', () => {
+      const list = x25519.configList
+      for (const ma of [`/ip4/192.0.2.1/udp/4001/quic-v1/p2p/${PEER}`, `/ip4/192.0.2.1/udp/4001/quic-v1/webtransport/p2p/${PEER}`, `/ip4/192.0.2.1/udp/4001/webrtc-direct/p2p/${PEER}`]) {
+        expect(thrown(() => withEchComponent(multiaddr(ma), list)), ma).to.have.property('name', 'InvalidParametersError')
+      }
+      // a relayed connection is secured end to end by the encrypter, whatever carries it to the relay
+      const relayed = withEchComponent(multiaddr(`/ip4/192.0.2.1/udp/4001/quic-v1/p2p/${RELAY}/p2p-circuit/p2p/${PEER}`), x25519.configList)
+      expect(echConfigListFromMultiaddr(relayed)).to.equalBytes(x25519.configList)
     })
 
     it('echConfigListFromMultiaddr: none -> undefined; a relay\'s /ech is not the final peer\'s', () => {
@@ -216,6 +257,41 @@ describe('multiaddr: /ech component', () => {
     })
   })
 
+  describe('storing a dialled address\'s list', () => {
+    let privateKey: PrivateKey
+    let remote: PeerId
+    let store: PeerStore
+    let ma: Multiaddr
+
+    beforeEach(async () => {
+      privateKey = await generateKeyPair('Ed25519')
+      remote = peerIdFromPrivateKey(privateKey)
+      store = await memoryPeerStore()
+      ma = withEchComponent(multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${remote}`), x25519.configList)
+    })
+    const stored = async (): Promise<Uint8Array | undefined> => (await store.get(remote)).metadata.get(ECH_PEER_STORE_KEY)
+
+    it('keeps a signed config record that verifies: the address\'s list is unsigned', async () => {
+      const record = await createSignedConfigRecord(privateKey, xwing.configList)
+      await store.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: record } })
+      const target = await storeEchConfigFromMultiaddr(store, ma)
+      expect(await stored()).to.equalBytes(record)
+      expect(target.stored).to.equal('kept-signed-record')
+      // the dial goes ahead, to the address without /ech
+      expect(target.multiaddr.toString()).to.equal(`/ip4/192.0.2.1/tcp/4001/p2p/${remote}`)
+    })
+
+    it('replaces an expired record, an unusable value, or another unsigned list', async () => {
+      const expired = await createSignedConfigRecord(privateKey, xwing.configList, { now: Date.now() - 2 * 3600_000, ttlSeconds: 60 })
+      for (const before of [expired, Uint8Array.of(9, 9, 9), xwing.configList]) {
+        await store.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: before } })
+        expect((await storeEchConfigFromMultiaddr(store, ma)).stored).to.equal('stored')
+        expect(await stored()).to.equalBytes(x25519.configList)
+      }
+      expect((await storeEchConfigFromMultiaddr(store, ma)).stored).to.equal('unchanged')
+    })
+  })
+
   describe('announce filter', () => {
     const plain = [
       multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${PEER}`),
@@ -223,20 +299,22 @@ describe('multiaddr: /ech component', () => {
       multiaddr(`/dns4/example.com/tcp/443/tls/ws/p2p/${PEER}`)
     ]
 
-    it('adds an /ech twin to each address the encrypter secures (not QUIC; not behind /tls), keeping the plain one', () => {
-      const out = echAnnounceFilter(() => x25519.configList)(plain).map(String)
+    it('adds an /ech twin to each address the encrypter secures (not QUIC), keeping the plain one', () => {
+      const out = echAnnounceFilter(() => x25519.configList, { maxAddresses: 3 })(plain).map(String)
       expect(out).to.deep.equal([
         plain[0].toString(),
         withEchComponent(plain[0], x25519.configList).toString(),
         plain[1].toString(),
-        plain[2].toString()
+        plain[2].toString(),
+        withEchComponent(plain[2], x25519.configList).toString()
       ])
       expect(isSecuredByEncrypter(plain[1])).to.be.false()
-      // secure WebSockets run Noise inside TLS, but /ech next to /tls would read as a TLS ECH config
+      expect(isEchAnnounceable(plain[1])).to.be.false()
+      // secure WebSockets run Noise inside TLS; /noise/ech after /ws cannot be read as TLS's /tls/ech
       expect(isSecuredByEncrypter(plain[2])).to.be.true()
-      expect(isEchAnnounceable(plain[2])).to.be.false()
-      const withTls = echAnnounceFilter(() => x25519.configList, { filter: isSecuredByEncrypter, maxAddresses: 2 })(plain).map(String)
-      expect(withTls.at(-1)).to.equal(withEchComponent(plain[2], x25519.configList).toString())
+      expect(isEchAnnounceable(plain[2])).to.be.true()
+      // a custom filter cannot put a Noise config on an address Noise does not run on
+      expect(echAnnounceFilter(() => x25519.configList, { filter: () => true, maxAddresses: 3 })(plain).map(String)).to.deep.equal(out)
     })
 
     it('one /ech twin by default (the configs belong to the peer); maxAddresses raises it', () => {
@@ -289,6 +367,40 @@ describe('multiaddr: /ech component', () => {
       expect(await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList))).to.equal('unchanged')
       expect(await storeAnnouncedEchConfig(store, remote, addrs(xwing.configList))).to.equal('stored')
       expect(await stored()).to.equalBytes(xwing.configList)
+    })
+
+    describe('announced lists expire 48 h after they were last announced', () => {
+      const T = Date.UTC(2025, 0, 1)
+      const H = 3600_000
+      const lookup = async (at: number): Promise<string> => {
+        const configs = new PeerConfigStore({ peerStore: store, provider: nodeProvider, log: defaultLogger().forComponent('test:ech'), now: () => at })
+        const result = await configs.lookup(remote)
+        return result.offer != null ? 'offer' : result.reason
+      }
+
+      it('the encrypter\'s lookup sees an announced list expire', async () => {
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        expect(await lookup(T + 47 * H)).to.equal('offer')
+        expect(await lookup(T + 48 * H)).to.equal('expired-config')
+        // the stored value itself stays a plain wire-form list (DESIGN: the peer-store contract)
+        expect(await stored()).to.equalBytes(x25519.configList)
+      })
+
+      it('announcing the same list again extends it', async () => {
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        expect(await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T + 40 * H })).to.equal('unchanged')
+        expect(await lookup(T + 50 * H)).to.equal('offer')
+        expect(await lookup(T + 88 * H)).to.equal('expired-config')
+      })
+
+      it('a list the application stores afterwards does not expire', async () => {
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        await store.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: xwing.configList } })
+        expect(await lookup(T + 49 * H)).to.equal('offer')
+        await storeAnnouncedEchConfig(store, remote, addrs(x25519.configList), { now: T })
+        await storeEchConfigFromMultiaddr(store, withEchComponent(multiaddr(`/ip4/192.0.2.1/tcp/4001/p2p/${remote}`), xwing.configList))
+        expect(await lookup(T + 49 * H)).to.equal('offer')
+      })
     })
 
     it('keeps a signed config record that verifies; replaces one that has expired', async () => {
