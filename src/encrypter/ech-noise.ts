@@ -10,19 +10,18 @@ import { serviceCapabilities } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { PeerConfigStore } from '../config/peer-store.js'
 import { defaultProvider } from '../crypto/default.js'
-import { EchDecodeError, EchRequiredError } from '../ech/errors.js'
-import { performInitiatorHandshake, performResponderHandshake } from '../ech/handshake.js'
+import { EchRequiredError } from '../ech/errors.js'
+import { performInitiatorHandshake } from '../ech/handshake.js'
 import { kemIdsByName } from '../hpke/registry.js'
 import { EchKeyManager } from '../keys/manager.js'
 import { SignedRecordCache } from '../keys/signed-record.js'
 import { EchMonitor } from '../monitor/monitor.js'
 import { noiseFrames, typedIoError } from '../noise/framing.js'
 import { EchPolicy } from '../policy/policy.js'
-import { peekMessage1 } from './inbound.js'
+import { DEFAULT_MAX_PENDING_PER_SOURCE, DEFAULT_MESSAGE1_TIMEOUT, Inbound } from './inbound.js'
 import { Outbound } from './outbound.js'
 import { Reporter } from './report.js'
 import { checkRemotePeer, securedConnection } from './secured.js'
-import type { PeekedMessage1 } from './inbound.js'
 import type { OutboundPlan } from './outbound.js'
 import type { Attempt } from './report.js'
 import type { EchConnectionInfo, EchFallbackReason, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit } from './types.js'
@@ -109,6 +108,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private readonly record: SignedRecordCache
   private readonly reporter: Reporter
   private readonly outbound: Outbound
+  private readonly inbound: Inbound
 
   /**
    * Usually called by libp2p through {@link echNoise}. Settings are checked
@@ -140,6 +140,18 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     })
     this.monitor.observe({ keys: this.keys, policy: this.policy })
     this.reporter = new Reporter(this.log, this.monitor)
+    this.inbound = new Inbound({
+      keys: this.keys,
+      policy: this.policy,
+      monitor: this.monitor,
+      reporter: this.reporter,
+      localPeer: components.peerId,
+      upgrader: () => components.upgrader,
+      retryRecord: async () => this.getSignedConfigRecord(),
+      handshake: (frames, connection, options) => this.handshakeInit(frames, connection, options),
+      message1Timeout: init.message1Timeout ?? DEFAULT_MESSAGE1_TIMEOUT,
+      maxPendingPerSource: init.maxPendingPerSource ?? DEFAULT_MAX_PENDING_PER_SOURCE
+    })
     this.outbound = new Outbound({ configs: this.configs, policy: this.policy, monitor: this.monitor, reporter: this.reporter, log: this.log, grease: init.grease === true })
     if (!this.policy.isEnabled() && this.mode !== 'disabled') {
       this.log('ECH is disabled by the kill switch: every connection uses stock Noise despite mode %s', this.mode)
@@ -206,20 +218,22 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
 
   async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     const attempt = this.reporter.start(connection, 'inbound', options)
-    const mode = this.effectiveMode()
-    if (mode === 'disabled') {
-      return this.stockInbound(attempt, connection, 'disabled', options)
-    }
-    const signal = this.withTimeout(options)
-    const peeked = await this.peek(attempt, signal)
-    if (peeked.kind === 'ech') {
-      return this.echInbound(attempt, peeked, mode === 'require', options, signal)
-    }
-    if (mode === 'require') {
-      this.monitor.requireRefused({ role: 'responder', remoteAddr: attempt.remoteAddr, reason: 'not-offered' })
-      this.reporter.refuse(attempt, new EchRequiredError('not-offered'), peeked.stream)
-    }
-    return this.stockInbound(attempt, peeked.stream, 'not-offered', options)
+    return this.inbound.admit(attempt, async () => {
+      const mode = this.effectiveMode()
+      if (mode === 'disabled') {
+        return this.stockInbound(attempt, connection, 'disabled', options)
+      }
+      const signal = this.withTimeout(options)
+      const peeked = await this.inbound.peek(attempt, signal)
+      if (peeked.kind === 'ech') {
+        return this.inbound.respond(attempt, peeked, mode === 'require', options, signal)
+      }
+      if (mode === 'require') {
+        this.monitor.requireRefused({ role: 'responder', remoteAddr: attempt.remoteAddr, reason: 'not-offered' })
+        this.reporter.refuse(attempt, new EchRequiredError('not-offered'), peeked.stream)
+      }
+      return this.stockInbound(attempt, peeked.stream, 'not-offered', options)
+    })
   }
 
   /** The operator kill switch (`ECH_ENABLED=false` or `policy.setEnabled(false)`) wins over `mode` */
@@ -246,59 +260,6 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     const secured = securedConnection(frames, result, this.components.upgrader, options)
     await this.outbound.succeeded(attempt, plan, result, secured.remotePeer)
     return secured
-  }
-
-  private async echInbound (attempt: Attempt, peeked: PeekedMessage1 & { kind: 'ech' }, require: boolean, options: SecureConnectionOptions | undefined, signal: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
-    const frames = noiseFrames(peeked.stream)
-    const { remoteAddr } = attempt
-    let result: HandshakeResult
-    try {
-      result = await performResponderHandshake({
-        ...this.handshakeInit(frames, attempt.connection, options),
-        remotePeer: options?.remotePeer,
-        message1: peeked.message1,
-        outerHello: peeked.outerHello,
-        keys: this.keys.getKeys(),
-        localPeer: this.components.peerId,
-        retryRecord: await this.getSignedConfigRecord(),
-        require,
-        onOuterHello: ({ accepted, reason, enc }) => {
-          // reported before message 2, so probes that hang up are seen too
-          if (accepted) {
-            this.monitor.outerHelloAccepted({ remoteAddr, enc })
-          } else {
-            this.monitor.outerHelloFailed({ remoteAddr, enc, reason })
-          }
-        }
-      }, signal)
-    } catch (err: any) {
-      if (err instanceof EchRequiredError) {
-        this.monitor.requireRefused({ role: 'responder', remoteAddr, reason: err.reason })
-      } else if (err instanceof EchDecodeError) {
-        this.monitor.malformed({ remoteAddr, error: err })
-      }
-      this.reporter.failed(attempt, err, 'ech')
-      throw err
-    }
-    const secured = securedConnection(frames, result, this.components.upgrader, options)
-    // it sent an outer hello: it runs this package, and takes them
-    this.policy.recordOuterHelloCompleted(secured.remotePeer)
-    this.reporter.secured(attempt, result.ech === 'accepted' ? 'accepted' : 'rejected', secured.remotePeer, { configId: result.configId })
-    return secured
-  }
-
-  /** Message 1, read and parsed once; read and decode failures are reported here */
-  private async peek (attempt: Attempt, options: SecureConnectionOptions): Promise<PeekedMessage1> {
-    try {
-      return await peekMessage1(attempt.connection, options)
-    } catch (thrown) {
-      const err = typedIoError(thrown)
-      if (err instanceof EchDecodeError) {
-        this.monitor.malformed({ remoteAddr: attempt.remoteAddr, error: err })
-      }
-      this.reporter.failed(attempt, err, err instanceof EchDecodeError ? 'ech' : 'stock')
-      throw err
-    }
   }
 
   private refuseOutbound (attempt: Attempt, reason: EchFallbackReason): never {

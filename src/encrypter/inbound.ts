@@ -1,77 +1,170 @@
 /**
- * The listener's side of the wrapper: Noise message 1 is read once, without
- * taking it away from the stock encrypter, and parsed once. Either it holds
- * no outer hello, and the stream goes back with every consumed byte in front
- * of it for the stock responder; or it holds one, and the parsed hello goes
- * to the ECH engine as is.
+ * The listener's side of the wrapper: admitting an inbound handshake,
+ * reading message 1 against its own deadline, and running the ECH responder
+ * when message 1 carries an outer hello.
  *
- * The frame is read through `byteStream`; to restore, the byte stream is
- * unwrapped (which puts back anything read ahead) and then the consumed
- * bytes are put back in front of it with `unshift`, in that order, so the
- * stock responder sees exactly the bytes that came off the wire, none lost
- * or repeated.
+ * Resource limits (SECURITY.md §4.4): a real message 1 arrives one round
+ * trip after the connection is secured-to-be, so it gets a deadline far
+ * shorter than libp2p's upgrade timeout (`message1Timeout`, default 2 s); a
+ * peer that trickles it (slowloris) loses its slot in libp2p's pending
+ * inbound connections after that, not after 10 s. And one source (an IP, an
+ * IPv6 /64) may hold at most `maxPendingPerSource` inbound handshakes at once:
+ * more are refused at once (`InboundLimitError`), which frees their slots.
  */
-import { byteStream } from '@libp2p/utils'
-import { Uint8ArrayList } from 'uint8arraylist'
-import { extractOuterHello } from '../ech/outer-hello.js'
-import { MAX_FRAME } from '../noise/framing.js'
-import type { EchOuterHello } from '../ech/outer-hello.js'
-import type { AbortOptions, MessageStream } from '@libp2p/interface'
+import { EchDecodeError, EchRequiredError } from '../ech/errors.js'
+import { performResponderHandshake } from '../ech/handshake.js'
+import { sourceKey } from '../monitor/source.js'
+import { noiseFrames, typedIoError } from '../noise/framing.js'
+import { InboundLimitError } from './errors.js'
+import { peekMessage1 } from './peek.js'
+import { securedConnection } from './secured.js'
+import type { PeekedMessage1 } from './peek.js'
+import type { Attempt, Reporter } from './report.js'
+import type { HandshakeInit, HandshakeResult } from '../ech/types.js'
+import type { EchKeyManager } from '../keys/manager.js'
+import type { EchMonitor } from '../monitor/monitor.js'
+import type { EchPolicy } from '../policy/policy.js'
+import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
+import type { MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Upgrader } from '@libp2p/interface'
+import type { LengthPrefixedStream } from '@libp2p/utils'
 
-/**
- * Message 1, peeked:
- * - `stock`: no outer hello; `stream` has message 1 (its length prefix too) back in front
- * - `ech`: an outer hello; `stream` continues after message 1
- */
-export type PeekedMessage1 =
-  | { kind: 'stock', stream: MessageStream }
-  | { kind: 'ech', stream: MessageStream, message1: Uint8ArrayList, outerHello: EchOuterHello }
+export const DEFAULT_MESSAGE1_TIMEOUT = 2000
+export const DEFAULT_MAX_PENDING_PER_SOURCE = 4
+/** Sources are counted as the monitor counts them: an IPv6 host holds a whole /64 */
+const IPV6_PREFIX = 64
 
-/**
- * Read and parse message 1. A read failure (abort, EOF, a reset) restores
- * the consumed bytes and rethrows; a malformed outer hello throws
- * `EchDecodeError` with the stream released (the connection is ours to close).
- */
-export async function peekMessage1 (connection: MessageStream, options?: AbortOptions): Promise<PeekedMessage1> {
-  const bytes = byteStream(connection, { maxBufferSize: MAX_FRAME + 2 })
-  const consumed = new Uint8ArrayList()
+export interface InboundInit {
+  keys: EchKeyManager
+  policy: EchPolicy
+  monitor: EchMonitor
+  reporter: Reporter
+  localPeer: PeerId
+  /** Read when needed: libp2p sets the upgrader after the encrypters are made */
+  upgrader(): Upgrader
+  /** This node's signed config record, sent as retry configs */
+  retryRecord(): Promise<Uint8Array>
+  /** The engine's settings shared with the dialer side */
+  handshake(frames: LengthPrefixedStream, connection: MessageStream, options?: SecureConnectionOptions): HandshakeInit
+  message1Timeout: number
+  maxPendingPerSource: number
+}
 
-  const restore = (): MessageStream => {
+export class Inbound {
+  private readonly init: InboundInit
+  /** Inbound handshakes in flight per source; an entry goes when its count returns to 0 */
+  private readonly inFlight = new Map<string, number>()
+
+  constructor (init: InboundInit) {
+    this.init = init
+  }
+
+  /** Run one inbound handshake if its source is under its limit; the monitor sees every start and end */
+  async admit<T> (attempt: Attempt, run: () => Promise<T>): Promise<T> {
+    const { remoteAddr } = attempt
+    const source = sourceKey(remoteAddr, IPV6_PREFIX)
+    this.init.monitor.inboundStarted(remoteAddr)
     try {
-      // unwrap() puts back read-ahead bytes, then the consumed ones go in front
-      const stream = bytes.unwrap()
-      if (consumed.byteLength > 0) {
-        stream.unshift(consumed)
+      const count = this.inFlight.get(source) ?? 0
+      if (count >= this.init.maxPendingPerSource) {
+        this.init.reporter.refuse(attempt, new InboundLimitError())
       }
-    } catch {
-      // the stream closed for reading; nobody can read the bytes anyway
+      this.inFlight.set(source, count + 1)
+      try {
+        return await run()
+      } finally {
+        this.leave(source)
+      }
+    } finally {
+      this.init.monitor.inboundEnded(remoteAddr)
     }
-    return connection
   }
 
-  let message1: Uint8ArrayList
-  try {
-    const prefix = await bytes.read({ bytes: 2, ...options })
-    consumed.append(prefix)
-    const length = prefix.getUint16(0)
-    // a zero-length frame is not ours to judge: the stock responder rejects it
-    message1 = length === 0 ? new Uint8ArrayList() : await bytes.read({ bytes: length, ...options })
-    consumed.append(message1)
-  } catch (err) {
-    // restore never throws: the original failure (abort, EOF, reset) is what the caller sees
-    restore()
-    throw err
+  /**
+   * Message 1, read and parsed once, within its own deadline; read and
+   * decode failures are reported here
+   */
+  async peek (attempt: Attempt, options: SecureConnectionOptions): Promise<PeekedMessage1> {
+    const deadline = AbortSignal.timeout(this.init.message1Timeout)
+    const signal = options.signal == null ? deadline : AbortSignal.any([options.signal, deadline])
+    try {
+      return await peekMessage1(attempt.connection, { ...options, signal })
+    } catch (thrown) {
+      const err = typedIoError(thrown)
+      if (deadline.aborted) {
+        this.init.monitor.stalled({ remoteAddr: attempt.remoteAddr, stage: 'message1' })
+      } else if (err instanceof EchDecodeError) {
+        this.init.monitor.malformed({ remoteAddr: attempt.remoteAddr, error: err })
+      }
+      this.init.reporter.failed(attempt, err, err instanceof EchDecodeError ? 'ech' : 'stock')
+      throw err
+    }
   }
 
-  let outerHello: EchOuterHello | undefined
-  try {
-    outerHello = extractOuterHello(message1)
-  } catch (err) {
-    bytes.unwrap()
-    throw err
+  /** The ECH responder, for a message 1 that carries an outer hello */
+  async respond (attempt: Attempt, peeked: PeekedMessage1 & { kind: 'ech' }, require: boolean, options: SecureConnectionOptions | undefined, signal: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
+    const frames = noiseFrames(peeked.stream)
+    const { remoteAddr } = attempt
+    const { monitor } = this.init
+    let failedOpen: string | undefined
+    let result: HandshakeResult
+    try {
+      result = await performResponderHandshake({
+        ...this.init.handshake(frames, attempt.connection, options),
+        remotePeer: options?.remotePeer,
+        message1: peeked.message1,
+        outerHello: peeked.outerHello,
+        keys: this.init.keys.getKeys(),
+        localPeer: this.init.localPeer,
+        retryRecord: await this.init.retryRecord(),
+        require,
+        onOuterHello: ({ accepted, reason, enc }) => {
+          // reported before message 2, so hellos that are never followed by message 3 are counted too
+          if (accepted) {
+            monitor.outerHelloAccepted({ remoteAddr, enc })
+          } else {
+            failedOpen = reason ?? 'open-failed'
+            monitor.outerHelloFailed({ remoteAddr, enc, reason })
+          }
+        }
+      }, signal)
+    } catch (err: any) {
+      this.reportFailure(attempt, err, failedOpen)
+      throw err
+    }
+    const secured = securedConnection(frames, result, this.init.upgrader(), options)
+    // it sent an outer hello: it runs this package, and takes them
+    this.init.policy.recordOuterHelloCompleted(secured.remotePeer)
+    this.init.reporter.secured(attempt, result.ech === 'accepted' ? 'accepted' : 'rejected', secured.remotePeer, { configId: result.configId })
+    return secured
   }
-  if (outerHello == null) {
-    return { kind: 'stock', stream: restore() }
+
+  /**
+   * An outer hello that could not be opened is not a probe by itself (GREASE
+   * and stale configs look the same and then complete); one whose connection
+   * then fails is
+   */
+  private reportFailure (attempt: Attempt, err: any, failedOpen?: string): void {
+    const { remoteAddr } = attempt
+    const { monitor } = this.init
+    if (err instanceof EchRequiredError) {
+      monitor.requireRefused({ role: 'responder', remoteAddr, reason: err.reason })
+    } else if (err instanceof EchDecodeError) {
+      monitor.malformed({ remoteAddr, error: err })
+    } else if (err?.name === 'TimeoutError') {
+      monitor.stalled({ remoteAddr, stage: 'handshake' })
+    }
+    if (failedOpen != null) {
+      monitor.probe({ remoteAddr, reason: failedOpen })
+    }
+    this.init.reporter.failed(attempt, err, 'ech')
   }
-  return { kind: 'ech', stream: bytes.unwrap(), message1, outerHello }
+
+  private leave (source: string): void {
+    const count = (this.inFlight.get(source) ?? 1) - 1
+    if (count <= 0) {
+      this.inFlight.delete(source)
+    } else {
+      this.inFlight.set(source, count)
+    }
+  }
 }

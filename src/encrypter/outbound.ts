@@ -123,6 +123,10 @@ export class Outbound {
         this.init.policy.recordUnprovenFailure(remotePeer, addressOf(attempt), offered?.config.raw)
       }
     }
+    if (offered != null && remotePeer != null && kind != null) {
+      // a peer that accepted before and now fails our offers: a downgrade signal
+      this.init.monitor.offerFailed({ remotePeer, remoteAddr: attempt.remoteAddr, authenticated: progress.authenticated })
+    }
     this.init.reporter.failed(attempt, err, 'ech')
   }
 

@@ -127,6 +127,18 @@ export interface EchNoiseInit {
   monitor?: Omit<EchMonitorInit, 'events' | 'getLiveKeys' | 'getOpenBreakers'>
   /** Handshake deadline when the caller gives no abort signal, ms (default 10 000) */
   handshakeTimeout?: number
+  /**
+   * Inbound: message 1 must arrive within this many ms (default 2000), far
+   * below libp2p's 10 s upgrade timeout: a real one takes a round trip, and a
+   * peer that trickles it (slowloris) gives its pending-connection slot back
+   * sooner (SECURITY.md §4.4)
+   */
+  message1Timeout?: number
+  /**
+   * Inbound handshakes one source (an IP, an IPv6 /64) may have in flight at
+   * once (default 4); more are refused at once with `InboundLimitError`
+   */
+  maxPendingPerSource?: number
 }
 
 /** The libp2p components the encrypter uses (libp2p passes them) */

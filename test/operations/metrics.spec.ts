@@ -47,7 +47,7 @@ function expectedSamples (values: {
   for (const reason of ['disabled', 'rollout', 'breaker-open', 'address-refused', 'config-refused', 'no-peer-id', 'no-config', 'expired-config', 'unusable-config', 'not-offered', 'other']) {
     lines.push(`libp2p_ech_noise_fallbacks_total{reason="${reason}"} ${values.fallbacks[reason] ?? 0}`)
   }
-  for (const kind of ['probing', 'replay', 'downgrade', 'malformed', 'require-refusals', 'bad-retry-configs']) {
+  for (const kind of ['probing', 'replay', 'downgrade', 'malformed', 'require-refusals', 'bad-retry-configs', 'slow-handshake', 'half-open']) {
     lines.push(`libp2p_ech_noise_threats_total{kind="${kind}"} ${values.threats[kind] ?? 0}`)
   }
   for (const path of ['ech', 'stock'] as const) {

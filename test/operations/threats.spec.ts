@@ -84,9 +84,11 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
     ]
 
     for (const [i, probe] of probes.entries()) {
-      // the responder cannot tell a probe from a stale config: it answers as plain XX (with retry configs)
+      // the responder cannot tell a probe from a stale config: it answers as plain XX (with retry configs);
+      // what makes it a probe is that message 3 never comes, so it counts when the responder's side fails
       const message2 = await rawAttempt(port, probe)
       expect(message2, `message 2 for probe ${i}`).to.be.an.instanceOf(Uint8Array)
+      await b.nextFailure('inbound', { since: i })
       expect(threats, `threats after ${i + 1} probes`).to.have.lengthOf(i < 2 ? 0 : 1)
     }
     expect(summary(threats[0])).to.deep.equal({ kind: 'probing', severity: 'medium', count: 3, error: 'unknown-config' })
@@ -95,9 +97,9 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
 
     // one more: still a detection, but its event is held back by the per-source interval (1 min)
     await rawAttempt(port, probeMessage1({ configId }))
-    expect(threats).to.have.lengthOf(1)
     // the listener's side of the last attempt ends when it reads EOF instead of message 3
     await b.nextFailure('inbound', { since: 3 })
+    expect(threats).to.have.lengthOf(1)
     const counters = b.ech!.monitor.getCounters()
     expect(counters.threats).to.deep.equal(threatCounters({ probing: 2 }))
     expect(counters.outerHellos).to.deep.equal({ accepted: 0, failed: 4, malformed: 0 })
@@ -148,7 +150,8 @@ describe('operations: threat detectors against scripted adversaries over TCP', f
     const privateKey = await generateKeyPair('Ed25519')
     const b1 = await node({ encrypter: 'ech', privateKey })
     const listen = `/ip4/127.0.0.1/tcp/${tcpPort(b1.addr)}`
-    const a = await node({ encrypter: 'ech' })
+    // every downgrade signal is an event (the per-source interval would hold back the second within a minute)
+    const a = await node({ encrypter: 'ech', ech: { monitor: { eventIntervalMs: 0 } } })
     await shareConfig(a, b1)
     const threats = collectEchEvents(a.ech!, 'ech:threat')
 
