@@ -22,19 +22,31 @@ export interface EchOffer {
 }
 
 /**
+ * The suite an offer to this config uses: its first one this package
+ * implements (the server's preference, RFC 9849 §4). GREASE picks its suite
+ * the same way, so the two name the same suite for the same config shape.
+ */
+export function offerSuite (config: EchConfig): HpkeSymmetricCipherSuite | undefined {
+  return config.cipherSuites.find(s => isSupportedCipherSuite(s))
+}
+
+/**
  * An offer for one config: its first supported suite and its public key,
- * imported. Throws `EchConfigUnusableError` when the KEM or every suite is
- * unknown here, or the key does not import.
+ * validated and imported. Throws `EchConfigUnusableError` when the KEM or
+ * every suite is unknown here, or the key is one no encapsulation can use
+ * (`Kem.validatePublicKey`: e.g. a small-order X25519 point, RFC 9180
+ * §7.1.4), so such a config is skipped now instead of failing every dial.
  */
 export function createEchOffer (provider: CryptoProvider, config: EchConfig, expiresAt?: number): EchOffer {
   const kem = getKem(config.kemId)
-  const suite = config.cipherSuites.find(s => isSupportedCipherSuite(s))
+  const suite = offerSuite(config)
   if (kem == null || suite == null) { throw new EchConfigUnusableError() }
   let publicKey: KemPublicKey
   try {
+    kem.validatePublicKey(provider, config.publicKey)
     publicKey = kem.importPublicKey(provider, config.publicKey)
   } catch (err) {
-    throw new EchConfigUnusableError('The ECHConfig public key does not import', { cause: err })
+    throw new EchConfigUnusableError('The ECHConfig public key is not a valid KEM public key', { cause: err })
   }
   return Object.freeze({ config, suite, publicKey, expiresAt })
 }

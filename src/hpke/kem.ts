@@ -41,6 +41,13 @@ export interface Kem {
   deriveKeyPair(provider: CryptoProvider, ikm: Uint8Array): KemPrivateKey
   importPrivateKey(provider: CryptoProvider, secret: Uint8Array): KemPrivateKey
   importPublicKey(provider: CryptoProvider, publicKey: Uint8Array): KemPublicKey
+  /**
+   * Throws `HpkeInvalidInputError` for a serialized public key no
+   * encapsulation can use (a small-order X25519 point, an ML-KEM key failing
+   * FIPS 203 §7.2's modulus check), so a config with such a key is refused
+   * when it is parsed for use rather than at every encapsulation
+   */
+  validatePublicKey(provider: CryptoProvider, publicKey: Uint8Array): void
   /** `ephemeral` fixes skE for known-answer tests; otherwise a fresh one is made and wiped */
   encap(provider: CryptoProvider, publicKey: KemPublicKey, ephemeral?: KemPrivateKey): Encapsulation
   decap(provider: CryptoProvider, enc: Uint8Array, privateKey: KemPrivateKey): Uint8Array

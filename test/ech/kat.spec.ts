@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import path from 'node:path'
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core'
 import { expect } from 'aegir/chai'
 import { createEchConfig } from '../../src/config/create.js'
@@ -35,10 +36,35 @@ describe('known-answer vectors (test/fixtures/handshake-kat.json)', () => {
     expect(grease.retry_record_received).to.equal(undefined)
     // a real offer and GREASE have the same message-1 size
     expect(accepted.message1.length).to.equal(grease.message1.length)
+    // GREASE names the suite of an offer to a default key, and its enc is an X25519 public key (PROTOCOL §4.7)
+    const greaseHello = extractOuterHello(Uint8Array.from(Buffer.from(grease.message1, 'hex')))
+    expect([greaseHello?.kdfId, greaseHello?.aeadId]).to.deep.equal([1, 1])
+    expect((greaseHello?.enc[31] ?? 0x80) & 0x80).to.equal(0)
     expect(plain.message1.length).to.equal(64)
     // the psk changes everything from message 2 on: same e, different encrypted s
     expect(accepted.message2.slice(0, 64)).to.equal(rejected.message2.slice(0, 64))
     expect(accepted.message2.slice(64, 160)).to.not.equal(rejected.message2.slice(64, 160))
+  })
+})
+
+describe('docs/PROTOCOL.md §9 quotes the fixture', () => {
+  const doc = fs.readFileSync(path.resolve(process.cwd(), 'docs/PROTOCOL.md'), 'utf8')
+  const section = doc.slice(doc.indexOf('## 9. Known-answer vectors'))
+  // the doc wraps and groups hex; without whitespace each quoted value is one run
+  const compact = section.replace(/\s+/g, '')
+
+  it('final h of every case; psk, keys, messages 2 and 3 of the accepted case; GREASE message 1', () => {
+    expect(section.length).to.be.greaterThan(0)
+    for (const [name, c] of Object.entries<any>(fixture.cases)) {
+      expect(section, `${name}: final h`).to.include(c.handshake_hash)
+    }
+    const { accepted, plain, grease } = fixture.cases
+    for (const value of [accepted.psk, accepted.k1_initiator_to_responder, accepted.k2_responder_to_initiator, plain.k1_initiator_to_responder, plain.k2_responder_to_initiator]) {
+      expect(section).to.include(value)
+    }
+    expect(compact, 'accepted: message 2').to.include(accepted.message2)
+    expect(compact, 'accepted: message 3').to.include(accepted.message3)
+    expect(compact, 'GREASE: message 1').to.include(grease.message1)
   })
 })
 

@@ -2,7 +2,7 @@
  * Known-answer transcripts: every input fixed (identities, Noise static and
  * ephemeral keys, the ECH key, the HPKE ephemeral key, GREASE randomness),
  * both roles run over an in-memory pair, and every byte on the wire plus the
- * transport keys recorded. `npx tsx test/handshake/kat.ts` rewrites
+ * transport keys recorded. `npx tsx test/ech/kat.ts` rewrites
  * `test/fixtures/handshake-kat.json`; kat.spec.ts checks against it.
  */
 import fs from 'node:fs'
@@ -42,7 +42,7 @@ export const KAT_INPUTS = {
   ech_public_name: 'ech.example',
   cipher_suites: [{ kdfId: 1, aeadId: 3 }],
   retry_record: hex(Uint8Array.from({ length: 48 }, (_, i) => 0xa0 + (i % 16))),
-  grease_random: 'randomBytes(n) returns the next n bytes of b[i] = (7i + 3) mod 256, i = 0, 1, ...',
+  grease_random: 'randomBytes(n) returns the next n bytes of b[i] = (7i + 3) mod 256, i = 0, 1, ...; drawn for config_id (1), the throwaway key (32), the HPKE ephemeral (32)',
   stream_muxers: ['/yamux/1.0.0'],
   prologue: ''
 }

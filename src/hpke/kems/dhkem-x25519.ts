@@ -3,7 +3,8 @@
  * Private keys wrap the provider's imported `DhPrivateKey` for their whole
  * life, so a decapsulation is one scalar multiplication and two HMAC chains.
  */
-import { concat } from '../../crypto/bytes.js'
+import { fromString } from 'uint8arrays/from-string'
+import { assertNonZeroSharedSecret, concat, equalBytes } from '../../crypto/bytes.js'
 import { HpkeDecapError, HpkeEncapError, HpkeInvalidInputError } from '../errors.js'
 import { HASH_LENGTH, kemSuiteId, label, labeledExpand, labeledExtract } from '../labeled.js'
 import type { CryptoProvider, DhPrivateKey, DhPublicKey } from '../../crypto/provider.js'
@@ -18,6 +19,28 @@ const LABEL_DKP_PRK = label('dkp_prk')
 const LABEL_SK = label('sk')
 const LABEL_EAE_PRK = label('eae_prk')
 const LABEL_SHARED_SECRET = label('shared_secret')
+
+/**
+ * Public keys whose X25519 output is all zero for every scalar: the
+ * small-order points of Curve25519 and their non-canonical encodings
+ * (RFC 7748 §6.1; the list Go and libsodium reject)
+ */
+const SMALL_ORDER_POINTS = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'
+].map(point => fromString(point, 'base16'))
+
+/**
+ * A fixed scalar for the DH probe. Clamping makes every X25519 scalar a
+ * multiple of the cofactor 8 (RFC 7748 §5), so its DH with any point of
+ * small order, however encoded (bit 255 is ignored), is all zero.
+ */
+const PROBE_SCALAR = fromString('a8abababababababababababababababababababababababababababababab6b', 'base16')
 
 class X25519PrivateKey implements KemPrivateKey {
   readonly kemId = KEM_ID
@@ -81,6 +104,32 @@ function dhOrThrow (dh: () => Uint8Array, Err: typeof HpkeEncapError | typeof Hp
   }
 }
 
+/**
+ * X25519 public-key validation, shared with X-Wing's `pk_X`: not one of the
+ * small-order points (RFC 7748 §6.1), and a DH with a fixed scalar that is
+ * not all zero (RFC 9180 §7.1.4: the check Encap would fail). Throws
+ * `HpkeInvalidInputError`.
+ */
+export function validateX25519PublicKey (provider: CryptoProvider, publicKey: Uint8Array, what = 'X25519 public key'): void {
+  checkBytes(publicKey, N_PK, what)
+  if (SMALL_ORDER_POINTS.some(point => equalBytes(point, publicKey))) {
+    throw new HpkeInvalidInputError(`${what} is a small-order point (RFC 7748 §6.1)`)
+  }
+  const probe = provider.x25519FromSecret(PROBE_SCALAR)
+  try {
+    const dh = provider.x25519(probe, publicKey)
+    try {
+      assertNonZeroSharedSecret(dh)
+    } finally {
+      dh.fill(0)
+    }
+  } catch (err) {
+    throw new HpkeInvalidInputError(`${what} gives an all-zero X25519 output (RFC 9180 §7.1.4)`, { cause: err })
+  } finally {
+    probe.destroy()
+  }
+}
+
 export const dhkemX25519: Kem = {
   id: KEM_ID,
   name: 'x25519',
@@ -117,6 +166,10 @@ export const dhkemX25519: Kem = {
   importPublicKey (provider, publicKey) {
     checkBytes(publicKey, N_PK, 'X25519 public key')
     return new X25519PublicKey(provider.x25519ImportPublic(publicKey))
+  },
+
+  validatePublicKey (provider, publicKey) {
+    validateX25519PublicKey(provider, publicKey)
   },
 
   /** Encap(pkR) (RFC 9180 §4.1); a fresh skE is destroyed before returning */

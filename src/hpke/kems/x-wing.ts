@@ -30,6 +30,8 @@ import { sha3_256 as sha3256, shake256 } from '@noble/hashes/sha3.js'
 import { ml_kem768 as mlKem768 } from '@noble/post-quantum/ml-kem.js'
 import { concat } from '../../crypto/bytes.js'
 import { HpkeDecapError, HpkeDestroyedError, HpkeEncapError, HpkeInvalidInputError } from '../errors.js'
+import { validateX25519PublicKey } from './dhkem-x25519.js'
+import { mlKem768ModulusCheck } from './ml-kem-check.js'
 import type { CryptoProvider, DhPrivateKey, DhPublicKey } from '../../crypto/provider.js'
 import type { Encapsulation, Kem, KemPrivateKey, KemPublicKey } from '../kem.js'
 
@@ -283,6 +285,19 @@ export const xwing: Kem = {
     checkBytes(publicKey, N_PK, 'X-Wing public key')
     const bytes = Uint8Array.from(publicKey)
     return new XWingPublicKey(bytes, provider.x25519ImportPublic(bytes.subarray(PK_M_LENGTH)))
+  },
+
+  /**
+   * `pk_M` must pass ML-KEM-768's encapsulation-key check (FIPS 203 §7.2:
+   * its type check is the length, then the modulus check), and
+   * `pk_X` the X25519 checks, without which Encap fails (draft §5.4)
+   */
+  validatePublicKey (provider, publicKey) {
+    checkBytes(publicKey, N_PK, 'X-Wing public key')
+    if (!mlKem768ModulusCheck(publicKey.subarray(0, PK_M_LENGTH))) {
+      throw new HpkeInvalidInputError('X-Wing ML-KEM-768 public key fails the modulus check (FIPS 203 §7.2)')
+    }
+    validateX25519PublicKey(provider, publicKey.subarray(PK_M_LENGTH), 'X-Wing X25519 public key')
   },
 
   /**
