@@ -99,7 +99,7 @@ function writeMessage1 (init: InitiatorInit, xx: XXHandshakeState, ePublic: Uint
     return { message, echState }
   }
   if (ech?.kind === 'grease') {
-    const hello = greaseOuterHello(testing?.randomBytes ?? provider.randomBytes)
+    const hello = greaseOuterHello(testing?.randomBytes ?? provider.randomBytes, { provider })
     return { message: checkFrame(xx.writeMessageA(encodeOuterHelloPayload(hello))) }
   }
   return { message: checkFrame(xx.writeMessageA(EMPTY)) }

@@ -10,12 +10,16 @@
  * inbound connections after that, not after 10 s. And one source (an IP, an
  * IPv6 /64) may hold at most `maxPendingPerSource` inbound handshakes at once:
  * more are refused at once (`InboundLimitError`), which frees their slots.
+ * Each source also has a budget of HPKE opens (`open-budget.ts`): an outer
+ * hello over it is answered as one that cannot be opened (plain XX with
+ * retry configs, or a `require` refusal) without spending a decapsulation.
  */
 import { EchDecodeError, EchRequiredError } from '../ech/errors.js'
 import { performResponderHandshake } from '../ech/handshake.js'
 import { sourceKey } from '../monitor/source.js'
 import { noiseFrames, typedIoError } from '../noise/framing.js'
 import { InboundLimitError } from './errors.js'
+import { OpenBudget, openCost } from './open-budget.js'
 import { peekMessage1 } from './peek.js'
 import { securedConnection } from './secured.js'
 import type { PeekedMessage1 } from './peek.js'
@@ -25,7 +29,7 @@ import type { EchKeyManager } from '../keys/manager.js'
 import type { EchMonitor } from '../monitor/monitor.js'
 import type { EchPolicy } from '../policy/policy.js'
 import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
-import type { MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Upgrader } from '@libp2p/interface'
+import type { Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredConnection, Upgrader } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
 export const DEFAULT_MESSAGE1_TIMEOUT = 2000
@@ -47,12 +51,14 @@ export interface InboundInit {
   handshake(frames: LengthPrefixedStream, connection: MessageStream, options?: SecureConnectionOptions): HandshakeInit
   message1Timeout: number
   maxPendingPerSource: number
+  log: Logger
 }
 
 export class Inbound {
   private readonly init: InboundInit
   /** Inbound handshakes in flight per source; an entry goes when its count returns to 0 */
   private readonly inFlight = new Map<string, number>()
+  private readonly budget = new OpenBudget()
 
   constructor (init: InboundInit) {
     this.init = init
@@ -113,7 +119,7 @@ export class Inbound {
         remotePeer: options?.remotePeer,
         message1: peeked.message1,
         outerHello: peeked.outerHello,
-        keys: this.init.keys.getKeys(),
+        keys: this.withinBudget(attempt, peeked) ? this.init.keys.getKeys() : [],
         localPeer: this.init.localPeer,
         retryRecord: await this.init.retryRecord(),
         require,
@@ -157,6 +163,15 @@ export class Inbound {
       monitor.probe({ remoteAddr, reason: failedOpen })
     }
     this.init.reporter.failed(attempt, err, 'ech')
+  }
+
+  /** Whether this source may spend an HPKE open on this outer hello now */
+  private withinBudget (attempt: Attempt, peeked: PeekedMessage1 & { kind: 'ech' }): boolean {
+    if (this.budget.take(sourceKey(attempt.remoteAddr, IPV6_PREFIX), openCost(peeked.outerHello))) {
+      return true
+    }
+    this.init.log('outer hello from %a over its source\'s HPKE open budget: answered as unopenable', attempt.remoteAddr)
+    return false
   }
 
   private leave (source: string): void {

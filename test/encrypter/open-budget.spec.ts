@@ -1,5 +1,5 @@
 import { expect } from 'aegir/chai'
-import { OPEN_BUDGET_DEFAULTS, OpenBudget, openCost } from '../../src/ech/open-budget.js'
+import { OPEN_BUDGET_DEFAULTS, OpenBudget, openCost } from '../../src/encrypter/open-budget.js'
 import { thrown } from '../fixtures/errors.js'
 
 function clock (): { now(): number, advance(ms: number): void } {

@@ -16,7 +16,7 @@ import { InvalidParametersError } from '@libp2p/interface'
 import { KEM_ID } from '../hpke/kem.js'
 import { getKem } from '../hpke/registry.js'
 import { BoundedMap } from '../monitor/bounded.js'
-import type { EchOuterHello } from './outer-hello.js'
+import type { EchOuterHello } from '../ech/outer-hello.js'
 
 /**
  * What one open costs, in units of one DHKEM(X25519) open. X-Wing's ML-KEM-768
