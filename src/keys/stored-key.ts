@@ -45,12 +45,18 @@ export interface StoredEchKeyRecord {
  */
 export function encodeStoredEchKey (key: EchKey, options: { expiresAt?: number } = {}): Uint8Array {
   const { expiresAt } = options
-  if (expiresAt != null && (!Number.isSafeInteger(expiresAt) || expiresAt < 0)) {
-    throw new EchKeyOptionsError('expiresAt must be a non-negative integer of ms')
+  // every field is checked before it is written: a uint64 or uint16 must not wrap
+  for (const [name, ms] of [['createdAt', key.createdAt], ['expiresAt', expiresAt ?? 0]] as const) {
+    if (!Number.isSafeInteger(ms) || ms < 0) {
+      throw new EchKeyOptionsError(`${name} must be a non-negative integer of ms`)
+    }
   }
   const header = expiresAt == null ? 1 + 8 + 2 : 1 + 8 + 8 + 2
   const secret = key.privateKey.exportSecret()
   try {
+    if (secret.byteLength < 1 || secret.byteLength > 0xffff) {
+      throw new EchKeyOptionsError(`private key of ${secret.byteLength} bytes does not fit private_key<1..2^16-1>`)
+    }
     const out = new Uint8Array(header + secret.byteLength + key.configList.byteLength)
     const view = new DataView(out.buffer)
     out[0] = expiresAt == null ? VERSION_1 : VERSION_2

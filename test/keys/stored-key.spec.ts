@@ -37,6 +37,9 @@ describe('keys/stored-key', () => {
     for (const expiresAt of [-1, 1.5, Number.NaN, 2 ** 53]) {
       expectThrows(() => encodeStoredEchKey(key, { expiresAt }), 'EchKeyOptionsError', String(expiresAt))
     }
+    expectThrows(() => encodeStoredEchKey({ ...key, createdAt: -1 }), 'EchKeyOptionsError', 'negative createdAt')
+    const oversized = { ...key, privateKey: { ...key.privateKey, exportSecret: () => new Uint8Array(0x10000) } }
+    expectThrows(() => encodeStoredEchKey(oversized), 'EchKeyOptionsError', 'a secret over the uint16 length')
     const hugeExpiry = v2.slice()
     hugeExpiry.fill(0xff, 9, 17)
     expectThrows(() => decodeStoredEchKeyRecord(hugeExpiry), 'EchKeyDecodeError', 'expiry beyond 2^53')
