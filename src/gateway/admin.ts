@@ -18,20 +18,28 @@ export interface RotateResult {
   retired: number[]
 }
 
+/**
+ * `POST /ech/rotate`, body absent or `{ "gracePeriod": ms }`: how long the
+ * keys it replaces stay accepted (default: the configured grace period; 0
+ * drops them at once, for a key that may be compromised)
+ */
 export async function rotate (encrypter: EchNoise, body: unknown, log: Logger): Promise<RotateResult> {
-  if (body !== undefined) { jsonObject(body, []) }
+  const { gracePeriod } = body === undefined ? {} : jsonObject(body, ['gracePeriod'])
+  if (gracePeriod !== undefined && (typeof gracePeriod !== 'number' || !Number.isFinite(gracePeriod) || gracePeriod < 0)) {
+    throw new HttpError(400, 'bad-request', 'gracePeriod must be a non-negative number of ms')
+  }
   // the manager's own event says which keys this rotation retired, even when rotations overlap
   const seen: Array<{ added: number, retired: number[] }> = []
   const onRotated = (evt: CustomEvent<{ added: number, retired: number[] }>): void => { seen.push(evt.detail) }
   encrypter.keys.addEventListener('ech:rotated', onRotated)
   let configId: number
   try {
-    configId = (await encrypter.keys.rotate()).config.configId
+    configId = (await encrypter.keys.rotate(gracePeriod === undefined ? {} : { gracePeriod })).config.configId
   } finally {
     encrypter.keys.removeEventListener('ech:rotated', onRotated)
   }
   const retired = seen.find(d => d.added === configId)?.retired ?? []
-  log('admin: rotated ECH key, new config id %d, retired %o', configId, retired)
+  log('admin: rotated ECH key, new config id %d, retired %o, grace period %s', configId, retired, gracePeriod ?? 'as configured')
   return { configId, retired: [...retired] }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Bearer-token authorization (RFC 6750) for the gateway's two roles, and a
- * per-address limit on failed attempts.
+ * per-address limit on failed attempts that never stops a valid token.
  *
  * Only SHA-256 digests of the configured tokens are kept. A presented token
  * is hashed and compared with every digest by `crypto.timingSafeEqual`, all
@@ -152,39 +152,47 @@ export class Authorizer {
 
   /**
    * Let the request through or throw the HttpError to answer with. Order:
-   * disabled role (403), blocked address (429, before any token is looked
-   * at), missing (401), malformed or unknown (401, counted), wrong role (403).
+   * disabled role (403), missing (401, not counted), then the token is
+   * looked up in constant time: a valid one passes (or gets 403 for too
+   * little role) whatever the limit says, so a source that sends bad tokens
+   * cannot lock operators who share its address out of the kill switch or
+   * rotation. Only failures meet the limit: a malformed header or unknown
+   * token gets 429 while `address` is over it, else 401 and is counted.
    */
   authorize (authorization: string | undefined, required: Role, address: string): void {
     if (!this.isEnabled(required)) {
       throw new HttpError(403, 'disabled', `No ${required} tokens are configured: ${required} endpoints are disabled`)
-    }
-    const now = this.now()
-    const wait = this.limiter.blockedFor(address, now)
-    if (wait > 0) {
-      throw new HttpError(429, 'rate-limited', 'Too many failed authentication attempts', { headers: { 'Retry-After': String(wait) } })
     }
     if (authorization == null || authorization === '') {
       if (required === 'read' && this.allowAnonymousRead) { return }
       throw new HttpError(401, 'unauthorized', 'Bearer token required', { headers: { 'WWW-Authenticate': REALM } })
     }
     const match = BEARER.exec(authorization)
-    if (match == null) {
-      this.limiter.fail(address, now)
-      throw new HttpError(401, 'unauthorized', 'Malformed Authorization header: expected "Bearer <token>"', {
-        headers: { 'WWW-Authenticate': `${REALM}, error="invalid_request"` }
-      })
-    }
-    const role = this.lookup(match[1])
+    const role = match == null ? undefined : this.lookup(match[1])
     if (role == null) {
-      this.limiter.fail(address, now)
-      throw new HttpError(401, 'unauthorized', 'Invalid bearer token', { headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` } })
+      this.fail(address, match == null)
     }
     if (required === 'admin' && role !== 'admin') {
       throw new HttpError(403, 'forbidden', 'This token does not have the admin role', {
         headers: { 'WWW-Authenticate': `${REALM}, error="insufficient_scope"` }
       })
     }
+  }
+
+  /** A malformed header or unknown token: 429 while the address is over the limit (not counted again), else counted and 401 */
+  private fail (address: string, malformed: boolean): never {
+    const now = this.now()
+    const wait = this.limiter.blockedFor(address, now)
+    if (wait > 0) {
+      throw new HttpError(429, 'rate-limited', 'Too many failed authentication attempts', { headers: { 'Retry-After': String(wait) } })
+    }
+    this.limiter.fail(address, now)
+    if (malformed) {
+      throw new HttpError(401, 'unauthorized', 'Malformed Authorization header: expected "Bearer <token>"', {
+        headers: { 'WWW-Authenticate': `${REALM}, error="invalid_request"` }
+      })
+    }
+    throw new HttpError(401, 'unauthorized', 'Invalid bearer token', { headers: { 'WWW-Authenticate': `${REALM}, error="invalid_token"` } })
   }
 
   private lookup (token: string): Role | undefined {

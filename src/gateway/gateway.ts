@@ -11,6 +11,7 @@ import { createServer } from 'node:http'
 import { register as globalRegistry } from 'prom-client'
 import { rotate, setMode, setRollout } from './admin.js'
 import { Authorizer, addressKey, resolveTokens } from './auth.js'
+import { ClientAddress } from './client-address.js'
 import { DASHBOARD_CSP, DASHBOARD_HTML, DASHBOARD_PATH } from './dashboard.js'
 import { EchGatewayOptionsError, HttpError } from './errors.js'
 import { SECURITY_HEADERS, readJsonBody, requestPath, send, sendError, sendJson } from './http.js'
@@ -87,6 +88,7 @@ export class EchHttpGateway implements EchGateway {
   private readonly now: () => number
   private readonly registry: Registry
   private readonly authorizer: Authorizer
+  private readonly clientAddress: ClientAddress
   private readonly wellKnown: WellKnown
   private readonly maxBodyBytes: number
   private readonly requestTimeout: number
@@ -119,6 +121,7 @@ export class EchHttpGateway implements EchGateway {
       rateLimit: init.rateLimit,
       now: this.now
     })
+    this.clientAddress = new ClientAddress({ trustProxy: init.trustProxy, forwardedHeader: init.forwardedHeader })
     this.wellKnown = new WellKnown({
       encrypter: this.encrypter,
       peerId: this.peerId,
@@ -208,7 +211,8 @@ export class EchHttpGateway implements EchGateway {
     try {
       const endpoint = findEndpoint(path, route, req.method)
       if (endpoint.role != null) {
-        this.authorizer.authorize(req.headers.authorization, endpoint.role, addressKey(req.socket.remoteAddress))
+        const client = this.clientAddress.resolve(req.socket.remoteAddress, req.headersDistinct[this.clientAddress.headerName])
+        this.authorizer.authorize(req.headers.authorization, endpoint.role, addressKey(client))
       }
       await endpoint.handler(req, res)
     } catch (err: any) {

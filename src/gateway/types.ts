@@ -28,10 +28,12 @@ export interface EchGatewayTokens {
 
 /**
  * Limit on failed authentications per client address (an IPv4 address, or
- * an IPv6 /64), counted in fixed windows: a malformed `Authorization`
- * header or an unknown token counts, a missing one or a valid token with
- * too little role does not. An address over the limit gets 429 with
- * `Retry-After`, before its token is even looked at.
+ * an IPv6 /64; behind a proxy see `trustProxy`), counted in fixed windows:
+ * a malformed `Authorization` header or an unknown token counts, a missing
+ * one or a valid token with too little role does not. An address over the
+ * limit gets 429 with `Retry-After` for every further failure; a request
+ * with a valid token is never limited, so one client sending bad tokens
+ * cannot lock out operators who share its address.
  */
 export interface EchGatewayRateLimit {
   /** Failed authentications from one address allowed per window (default 10) */
@@ -86,6 +88,22 @@ export interface EchGatewayInit {
   maxCacheAgeSeconds?: number
   /** Limit on failed authentications per client address (default 10 per 60 s window, 10 000 addresses tracked) */
   rateLimit?: EchGatewayRateLimit
+  /**
+   * Reverse proxies (IP addresses or CIDR ranges, e.g. `['127.0.0.1']`,
+   * `['10.0.0.0/8', 'fd00::/8']`) whose `forwardedHeader` is believed.
+   * When the socket peer is one of them, the rate limit is keyed on the
+   * right-most address in that header that is not a trusted proxy. Default:
+   * none — the header is ignored and the socket peer is the client, since
+   * anyone can write the header.
+   */
+  trustProxy?: string[]
+  /**
+   * The header the trusted proxies append the client's address to:
+   * `x-forwarded-for` (default; nginx `$proxy_add_x_forwarded_for`, HAProxy
+   * `option forwardfor`, Caddy, Traefik) or `forwarded` (RFC 7239). Only
+   * this one is read: the proxy must append to it (or overwrite it).
+   */
+  forwardedHeader?: 'x-forwarded-for' | 'forwarded'
 }
 
 /**

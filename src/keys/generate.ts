@@ -127,6 +127,22 @@ export function kemForConfig (config: EchConfig): Kem {
   return kem
 }
 
+/**
+ * Options that make a key like `config`: its KEM, public name, suites and
+ * maximum name length (a rotation keeps them, so an X-Wing node does not
+ * drop to X25519 by rotating); none when its KEM is not implemented here
+ */
+export function optionsLike (config: EchConfig): Partial<GenerateEchKeyOptions> {
+  const kem = getKem(config.kemId)
+  if (kem == null) { return {} }
+  return {
+    kem: kem.name,
+    publicName: config.publicName,
+    cipherSuites: config.cipherSuites,
+    maximumNameLength: config.maximumNameLength
+  }
+}
+
 /** Make a fresh ECH key and its ECHConfig */
 export async function generateEchKey (options: GenerateEchKeyOptions = {}): Promise<EchKey> {
   const provider = options.provider ?? defaultProvider

@@ -5,10 +5,12 @@ export { generateEchKey, randomConfigId, DEFAULT_PUBLIC_NAME, DEFAULT_KEM, DEFAU
 export type { EchKey, GenerateEchKeyOptions } from './generate.js'
 export { echKeyFromPem, echKeyToPem } from './pem.js'
 export type { EchKeyFromPemOptions } from './pem.js'
-export { encodeStoredEchKey, decodeStoredEchKey } from './stored-key.js'
-export { EchKeyManager, DEFAULT_ROTATION_INTERVAL, DEFAULT_GRACE_PERIOD, DEFAULT_KEY_NAMESPACE } from './manager.js'
+export { encodeStoredEchKey, decodeStoredEchKey, decodeStoredEchKeyRecord } from './stored-key.js'
+export type { StoredEchKeyRecord } from './stored-key.js'
+export { EchKeyManager, DEFAULT_ROTATION_INTERVAL, DEFAULT_GRACE_PERIOD, DEFAULT_KEY_NAMESPACE, CONFIG_CACHE_LIFETIME } from './manager.js'
+export { DEFAULT_MAX_LIVE_KEYS, MAX_LIVE_KEYS, MAX_CONFIG_LIST_BYTES } from './live-set.js'
 export type {
-  EchKeyManagerComponents, EchKeyManagerInit, EchKeyManagerEvents, EchKeyRotatedDetail, EchKeyExpiredDetail
+  EchKeyManagerComponents, EchKeyManagerInit, EchKeyManagerEvents, EchKeyRotatedDetail, EchKeyExpiredDetail, EchKeyRotateOptions
 } from './types.js'
 export * from './errors.js'
 export { EchKeyStore } from './key-store.js'

@@ -8,21 +8,34 @@
  * server keep several keys and try each whose config_id matches.
  *
  * A key is "retired" once a newer one exists and expires `gracePeriod` after
- * that. Retirement time is not stored: it is the next newer key's
- * `createdAt`, which is exactly when `rotate()` ran.
+ * that, or when `rotate({ gracePeriod })` says. Retirement time is not
+ * stored: it is the next newer key's `createdAt`, which is exactly when
+ * `rotate()` ran; an explicit expiry is stored with the key.
+ *
+ * Publishing the next key ahead of time is a rotation: the new key is
+ * accepted and listed first at once (initiators offer to the first usable
+ * config, `config/offer.ts`), and the replaced key stays accepted for the
+ * grace period, so the handover lasts exactly that long. A handover shorter
+ * than the 48 h a dialer may cache a config strands `require`-mode dialers
+ * holding the old one (the responder refuses them before message 2, so no
+ * retry configs reach them): it is reported (`isGraceShorterThanCache()`).
+ *
+ * The live set is capped (`live-set.ts`): `maxLiveKeys`, and a list size
+ * that fits a signed record in Noise message 2.
  */
 import { TypedEventEmitter } from '@libp2p/interface'
 import { frameConfigList } from '../config/codec.js'
+import { MAX_RECORD_TTL_SECONDS } from '../config/record.js'
 import { defaultProvider } from '../crypto/default.js'
-import { getKem } from '../hpke/registry.js'
 import { EchKeyManagerNotStartedError, EchKeyOptionsError } from './errors.js'
-import { generateEchKey } from './generate.js'
+import { generateEchKey, optionsLike } from './generate.js'
 import { EchKeyStore } from './key-store.js'
-import type { EchKey, GenerateEchKeyOptions } from './generate.js'
-import type { EchKeyManagerComponents, EchKeyManagerEvents, EchKeyManagerInit } from './types.js'
+import { MAX_CONFIG_LIST_BYTES, checkDuration, checkKeys, checkMaxLiveKeys, expiryOf, fromStored, listBytes, nextDue, retireAt, splitExpired, splitOverCap } from './live-set.js'
+import type { EchKey } from './generate.js'
+import type { LiveEntry } from './live-set.js'
+import type { EchKeyExpiredDetail, EchKeyManagerComponents, EchKeyManagerEvents, EchKeyManagerInit, EchKeyRotateOptions } from './types.js'
 import type { CryptoProvider } from '../crypto/provider.js'
 import type { Logger, Startable } from '@libp2p/interface'
-import type { Key } from 'interface-datastore'
 
 const DAY = 24 * 60 * 60 * 1000
 
@@ -33,24 +46,15 @@ export const DEFAULT_GRACE_PERIOD = 7 * DAY
 /** Default datastore prefix of generated keys */
 export const DEFAULT_KEY_NAMESPACE = '/libp2p-noise-ech/keys'
 
+/**
+ * How long a dialer may cache a config: the longest validity of a signed
+ * config record (DESIGN.md), in ms. A grace period shorter than this is
+ * reported.
+ */
+export const CONFIG_CACHE_LIFETIME = MAX_RECORD_TTL_SECONDS * 1000
+
 /** setTimeout fires at once for delays above 2^31-1 ms (~24.8 days), shorter than a rotation */
 const MAX_TIMER_DELAY = 0x7fffffff
-
-interface Entry {
-  key: EchKey
-  /** Set once a newer key exists */
-  retiredAt?: number
-  /** Where it is persisted, when it is */
-  dsKey?: Key
-}
-
-function checkDuration (value: number | undefined, fallback: number, name: string): number {
-  if (value == null) { return fallback }
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new EchKeyOptionsError(`${name} must be a non-negative number of ms`)
-  }
-  return value
-}
 
 /**
  * A node's live ECH keys: made, persisted in the libp2p datastore, rotated on a timer and expired
@@ -63,12 +67,13 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
   private readonly static: boolean
   private readonly rotationInterval: number
   private readonly gracePeriod: number
+  private readonly maxLiveKeys: number
   private readonly autoRotate: boolean
   private readonly generateOptions: EchKeyManagerInit['generate']
   private readonly provider: CryptoProvider
   private readonly namespace: string
   private readonly now: () => number
-  private entries: Entry[] = []
+  private entries: LiveEntry[] = []
   private started = false
   private timer?: ReturnType<typeof setTimeout>
   /** Serializes start, rotation and expiry so a timer never races a caller */
@@ -80,6 +85,7 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     this.static = init.keys != null
     this.rotationInterval = checkDuration(init.rotationInterval, DEFAULT_ROTATION_INTERVAL, 'rotationInterval')
     this.gracePeriod = checkDuration(init.gracePeriod, DEFAULT_GRACE_PERIOD, 'gracePeriod')
+    this.maxLiveKeys = checkMaxLiveKeys(init.maxLiveKeys)
     this.autoRotate = init.autoRotate ?? !this.static
     this.generateOptions = init.generate
     this.provider = init.provider ?? defaultProvider
@@ -89,15 +95,9 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
       this.store = new EchKeyStore(components.datastore, this.namespace, this.provider, this.log)
     }
     if (init.keys != null) {
-      if (init.keys.length === 0) {
-        throw new EchKeyOptionsError('keys must hold at least one key')
-      }
-      const ids = new Set(init.keys.map(k => k.config.configId))
-      if (ids.size !== init.keys.length) {
-        throw new EchKeyOptionsError('keys must have distinct config ids')
-      }
-      this.entries = init.keys.map(key => ({ key }))
+      this.entries = checkKeys(init.keys, this.maxLiveKeys)
     }
+    this.warnIfShort(this.gracePeriod)
   }
 
   /** `'libp2p-noise-ech/key-manager'` */
@@ -108,7 +108,7 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     return this.started
   }
 
-  /** Load persisted keys (dropping expired ones), make a first key if there is none, start the timer */
+  /** Load persisted keys (dropping expired ones and any over the cap), make a first key if there is none, start the timer */
   async start (): Promise<void> {
     if (this.started) { return }
     await this.serialize(async () => {
@@ -118,6 +118,7 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
         this.entries = await this.load()
       }
       await this.expire()
+      await this.trim()
       if (this.entries.length === 0 || (this.autoRotate && this.isRotationDue())) {
         await this.addKey()
       }
@@ -126,18 +127,24 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     })
   }
 
-  /** Stop the timer and wipe the keys this manager made or loaded (application keys are left alone) */
+  /**
+   * Stop the timer, destroy and delete keys whose grace period has ended,
+   * and wipe the in-memory copies of the rest (they stay in the datastore
+   * for the next start; application keys are left alone)
+   */
   async stop (): Promise<void> {
     if (!this.started) { return }
     this.started = false
     this.clearTimer()
-    await this.queue
-    if (!this.static) {
-      for (const { key } of this.entries) {
-        key.privateKey.destroy()
+    await this.serialize(async () => {
+      await this.expire()
+      if (!this.static) {
+        for (const { key } of this.entries) {
+          key.privateKey.destroy()
+        }
+        this.entries = []
       }
-      this.entries = []
-    }
+    })
   }
 
   /** When the timer next rotates (ms since epoch); undefined when not started or autoRotate is off */
@@ -149,7 +156,34 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
   /** When a retired key stops being accepted (ms since epoch); undefined for the current key or an unknown id */
   getKeyExpiry (configId: number): number | undefined {
     const entry = this.entries.find(e => e.key.config.configId === configId)
-    return entry?.retiredAt == null ? undefined : entry.retiredAt + this.gracePeriod
+    return entry == null ? undefined : expiryOf(entry, this.gracePeriod)
+  }
+
+  /**
+   * When the first config of `getConfigList()` to stop being accepted does
+   * (ms since epoch): the earliest expiry of a retired key, or of the
+   * current key when the timer will retire it (next rotation plus grace
+   * period), assuming no manual rotation before then. Undefined when no
+   * listed key has an end (application keys, no timer) or not started.
+   */
+  getConfigListExpiry (): number | undefined {
+    const next = this.getNextRotation()
+    return nextDue(this.entries, this.gracePeriod, next == null ? undefined : next + this.gracePeriod)
+  }
+
+  /** The configured grace period, ms */
+  getGracePeriod (): number {
+    return this.gracePeriod
+  }
+
+  /**
+   * Whether the configured grace period is shorter than the 48 h a dialer
+   * may cache a config (`CONFIG_CACHE_LIFETIME`): then a rotation strands
+   * `require`-mode dialers that hold the replaced config until they fetch
+   * the new one out of band
+   */
+  isGraceShorterThanCache (): boolean {
+    return this.gracePeriod < CONFIG_CACHE_LIFETIME
   }
 
   /** Live keys, newest first */
@@ -158,7 +192,7 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     return this.entries.map(e => e.key)
   }
 
-  /** Every live config as one ECHConfigList (RFC 9849 §4 wire form), newest first */
+  /** Every live config as one ECHConfigList (RFC 9849 §4 wire form), newest first; always within `MAX_CONFIG_LIST_BYTES` */
   getConfigList (): Uint8Array {
     return frameConfigList(this.getKeys().map(key => key.config.raw))
   }
@@ -169,11 +203,20 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     return this.entries.find(e => e.key.config.configId === configId)?.key
   }
 
-  /** Make a new key; the previous ones stay usable for the grace period */
-  async rotate (): Promise<EchKey> {
+  /**
+   * Make a new key, accepted and listed first at once. The keys it replaces
+   * stay accepted for the grace period: the configured one, or
+   * `options.gracePeriod` (ms), which also caps the keys retired earlier, so
+   * `{ gracePeriod: 0 }` leaves only the new key. The cap may retire the
+   * oldest keys early.
+   */
+  async rotate (options: EchKeyRotateOptions = {}): Promise<EchKey> {
     if (!this.started) { throw new EchKeyManagerNotStartedError() }
+    const gracePeriod = options.gracePeriod == null ? undefined : checkDuration(options.gracePeriod, 0, 'gracePeriod')
+    if (gracePeriod != null) { this.warnIfShort(gracePeriod) }
     return this.serialize(async () => {
-      const key = await this.addKey()
+      const key = await this.addKey(gracePeriod)
+      await this.expire()
       this.schedule()
       return key
     })
@@ -191,6 +234,12 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     })
   }
 
+  private warnIfShort (gracePeriod: number): void {
+    if (gracePeriod < CONFIG_CACHE_LIFETIME) {
+      this.log('warning: gracePeriod of %d ms is shorter than the %d ms a dialer may cache a config: after a rotation, require-mode dialers holding the replaced config are refused until they get the new one out of band', gracePeriod, CONFIG_CACHE_LIFETIME)
+    }
+  }
+
   private assertUsable (): void {
     if (!this.started && !this.static) { throw new EchKeyManagerNotStartedError() }
   }
@@ -206,72 +255,67 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
     return newest == null || this.now() - newest.key.createdAt >= this.rotationInterval
   }
 
-  private inherited (): Partial<GenerateEchKeyOptions> {
-    const current = this.entries[0]?.key.config
-    const kem = current == null ? undefined : getKem(current.kemId)
-    if (current == null || kem == null) {
-      return {}
-    }
-    return {
-      kem: kem.name,
-      publicName: current.publicName,
-      cipherSuites: current.cipherSuites,
-      maximumNameLength: current.maximumNameLength
-    }
-  }
-
-  private async addKey (): Promise<EchKey> {
-    const now = this.now()
+  private async addKey (gracePeriod?: number): Promise<EchKey> {
+    // creation times strictly increase: they order the keys when loaded back
+    const now = Math.max(this.now(), (this.entries[0]?.key.createdAt ?? -Infinity) + 1)
     const key = await generateEchKey({
       // a rotation keeps the current key's KEM, name and suites (an X-Wing
       // node must not drop to X25519 by rotating), unless configured otherwise
-      ...this.inherited(),
+      ...(this.entries[0] == null ? {} : optionsLike(this.entries[0].key.config)),
       ...this.generateOptions,
       provider: this.provider,
       createdAt: now,
-      // RFC 9849 §4 config ids must tell live keys apart
+      // RFC 9849 §4 config ids must tell live keys apart; the cap keeps one free
       avoidConfigIds: this.entries.map(e => e.key.config.configId)
     })
-    const entry: Entry = { key, dsKey: await this.store?.save(key) }
-    const retired: number[] = []
-    for (const old of this.entries) {
-      if (old.retiredAt == null) {
-        old.retiredAt = now
-        retired.push(old.key.config.configId)
-      }
+    if (listBytes([{ key }]) > MAX_CONFIG_LIST_BYTES) {
+      key.privateKey.destroy()
+      throw new EchKeyOptionsError(`generate options make a config of ${key.config.raw.byteLength} bytes, over the ${MAX_CONFIG_LIST_BYTES}-byte list limit`)
+    }
+    const entry: LiveEntry = { key, dsKey: await this.store?.save(key) }
+    const { retired, changed } = retireAt(this.entries, now, this.gracePeriod, gracePeriod)
+    for (const { key: old, dsKey, expiresAt } of changed) {
+      // persisted before any delete: if the delete fails, a restart still drops the key on time
+      if (dsKey != null) { await this.store?.save(old, expiresAt) }
     }
     this.entries.unshift(entry)
     this.log('added ECH key %d, retired %o', key.config.configId, retired)
     this.safeDispatchEvent('ech:rotated', { detail: { added: key.config.configId, retired } })
+    await this.trim()
     return key
   }
 
   private async expire (): Promise<void> {
-    const now = this.now()
-    const keep: Entry[] = []
-    const expired: Entry[] = []
-    for (const entry of this.entries) {
-      if (entry.retiredAt != null && entry.retiredAt + this.gracePeriod <= now) {
-        expired.push(entry)
-      } else {
-        keep.push(entry)
-      }
-    }
+    const { keep, dropped } = splitExpired(this.entries, this.now(), this.gracePeriod)
     this.entries = keep
-    for (const { key, dsKey } of expired) {
+    await this.drop(dropped, 'grace-ended')
+  }
+
+  /** Retire early the oldest keys over `maxLiveKeys` or over `MAX_CONFIG_LIST_BYTES` */
+  private async trim (): Promise<void> {
+    const { keep, dropped } = splitOverCap(this.entries, this.maxLiveKeys, MAX_CONFIG_LIST_BYTES)
+    this.entries = keep
+    if (dropped.length > 0) {
+      this.log('warning: %d ECH key(s) retired before their grace period ended: the live set is capped at %d keys and %d bytes', dropped.length, this.maxLiveKeys, MAX_CONFIG_LIST_BYTES)
+    }
+    await this.drop(dropped, 'cap')
+  }
+
+  /** Destroy keys that left the live set and delete them from the datastore: nothing stays at rest */
+  private async drop (entries: LiveEntry[], reason: EchKeyExpiredDetail['reason']): Promise<void> {
+    for (const { key, dsKey } of entries) {
       key.privateKey.destroy()
       if (dsKey != null) {
         await this.store?.remove(dsKey)
       }
-      this.log('ECH key %d expired', key.config.configId)
-      this.safeDispatchEvent('ech:key-expired', { detail: { configId: key.config.configId, createdAt: key.createdAt } })
+      this.log('ECH key %d expired (%s)', key.config.configId, reason)
+      this.safeDispatchEvent('ech:key-expired', { detail: { configId: key.config.configId, createdAt: key.createdAt, reason } })
     }
   }
 
   /** Persisted keys, newest first, each retired when the next newer one was made */
-  private async load (): Promise<Entry[]> {
-    const stored = await this.store?.loadAll() ?? []
-    return stored.map(({ key, dsKey }, i) => ({ key, dsKey, retiredAt: stored[i - 1]?.key.createdAt }))
+  private async load (): Promise<LiveEntry[]> {
+    return fromStored(await this.store?.loadAll() ?? [])
   }
 
   private clearTimer (): void {
@@ -285,15 +329,11 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
   private schedule (): void {
     this.clearTimer()
     if (!this.started) { return }
-    const due: number[] = []
-    if (this.autoRotate && this.entries.length > 0) {
-      due.push(this.entries[0].key.createdAt + this.rotationInterval)
-    }
-    for (const entry of this.entries) {
-      if (entry.retiredAt != null) { due.push(entry.retiredAt + this.gracePeriod) }
-    }
-    if (due.length === 0) { return }
-    const delay = Math.min(Math.max(Math.min(...due) - this.now(), 0), MAX_TIMER_DELAY)
+    const newest = this.entries[0]
+    const rotation = this.autoRotate && newest != null ? newest.key.createdAt + this.rotationInterval : undefined
+    const due = nextDue(this.entries, this.gracePeriod, rotation)
+    if (due == null) { return }
+    const delay = Math.min(Math.max(due - this.now(), 0), MAX_TIMER_DELAY)
     this.timer = setTimeout(() => {
       this.timer = undefined
       this.maintain().catch(err => { this.log.error('ECH key maintenance failed - %e', err) })

@@ -27,8 +27,19 @@ export interface EchKeyManagerInit {
   keys?: EchKey[]
   /** ms between automatic rotations (default 30 days) */
   rotationInterval?: number
-  /** ms a retired key stays usable (default 7 days) */
+  /**
+   * ms a retired key stays usable (default 7 days). Below 48 h (the
+   * longest a dialer caches a config) a warning is logged: a rotation then
+   * strands `require`-mode dialers holding the replaced config.
+   */
   gracePeriod?: number
+  /**
+   * Most keys live at once, 1..255 (default 8). A rotation beyond it
+   * retires the oldest keys before their grace period ends (destroyed,
+   * deleted, `ech:key-expired` with reason `cap`); so does a config list
+   * over `MAX_CONFIG_LIST_BYTES` (32 KiB, about 26 X-Wing configs).
+   */
+  maxLiveKeys?: number
   /** Rotate on a timer (default true, false when `keys` are given) */
   autoRotate?: boolean
   /** How new keys are made (public name, KEM, suites) */
@@ -49,18 +60,31 @@ export interface EchKeyRotatedDetail {
   retired: number[]
 }
 
+/** Options of `EchKeyManager.rotate()` */
+export interface EchKeyRotateOptions {
+  /**
+   * ms the keys this rotation retires stay accepted, instead of the
+   * configured `gracePeriod`; keys retired earlier are kept no longer than
+   * that either (0: only the new key is accepted, at once). Persisted with
+   * the keys, so a restart keeps it.
+   */
+  gracePeriod?: number
+}
+
 /** The detail of `ech:key-expired` */
 export interface EchKeyExpiredDetail {
   /** config_id of the key that is no longer accepted */
   configId: number
   /** When that key was made, ms since the epoch */
   createdAt: number
+  /** `grace-ended`: its grace period ran out; `cap`: `maxLiveKeys` or the list size limit retired it early */
+  reason: 'grace-ended' | 'cap'
 }
 
 /** Events of `EchKeyManager` */
 export interface EchKeyManagerEvents {
   /** A key was added (by a rotation, or the first one at start) */
   'ech:rotated': CustomEvent<EchKeyRotatedDetail>
-  /** A retired key's grace period ended: destroyed and deleted from the datastore */
+  /** A retired key's grace period ended, or the live-key cap retired it early: destroyed and deleted from the datastore */
   'ech:key-expired': CustomEvent<EchKeyExpiredDetail>
 }

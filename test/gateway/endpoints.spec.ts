@@ -333,6 +333,9 @@ describe('gateway endpoints', function () {
         { ...base, requestTimeoutMs: 100, headersTimeoutMs: 200 },
         { ...base, maxCacheAgeSeconds: -1 },
         { ...base, rateLimit: { maxFailures: 0 } },
+        { ...base, trustProxy: ['proxy.internal'] },
+        { ...base, trustProxy: '127.0.0.1' as any },
+        { ...base, forwardedHeader: 'x-real-ip' as any },
         { ...base, tokens: { read: 'not-an-array-0123456789' as any } },
         { ...base, encrypter: undefined as any }
       ]) {

@@ -11,33 +11,9 @@ import { generateEchKey } from '../../src/keys/generate.js'
 import { DEFAULT_KEY_NAMESPACE, EchKeyManager } from '../../src/keys/manager.js'
 import { encodeStoredEchKey } from '../../src/keys/stored-key.js'
 import { rejection } from '../fixtures/errors.js'
-import type { EchKey } from '../../src/keys/generate.js'
+import { Clock, DAY, T0, spyDestroy, storedKeys } from './fixtures.js'
 import type { EchKeyManagerInit, EchKeyExpiredDetail, EchKeyRotatedDetail } from '../../src/keys/types.js'
 import type { Datastore } from 'interface-datastore'
-
-const DAY = 24 * 60 * 60 * 1000
-const T0 = Date.UTC(2025, 0, 1)
-
-class Clock {
-  t = T0
-  now = (): number => this.t
-  advance (ms: number): void { this.t += ms }
-}
-
-async function storedKeys (ds: Datastore): Promise<string[]> {
-  const keys: string[] = []
-  for await (const key of ds.queryKeys({ prefix: DEFAULT_KEY_NAMESPACE })) { keys.push(key.toString()) }
-  return keys.sort()
-}
-
-/** Count calls of `privateKey.destroy()` (still wiping the key) */
-function spyDestroy (key: EchKey): { calls: number } {
-  const spy = { calls: 0 }
-  const privateKey = key.privateKey as { destroy(): void }
-  const destroy = privateKey.destroy.bind(privateKey)
-  privateKey.destroy = () => { spy.calls++; destroy() }
-  return spy
-}
 
 function ids (manager: EchKeyManager): number[] {
   return manager.getKeys().map(k => k.config.configId)
@@ -102,7 +78,7 @@ describe('keys/manager', () => {
   })
 
   it('keeps config ids unique among live keys', async () => {
-    const m = manager(undefined, { gracePeriod: 365 * DAY })
+    const m = manager(undefined, { gracePeriod: 365 * DAY, maxLiveKeys: 255 })
     await m.start()
     for (let i = 0; i < 60; i++) {
       clock.advance(1)
@@ -130,7 +106,7 @@ describe('keys/manager', () => {
     await m.maintain()
     expect(m.getKeys()).to.deep.equal([fresh])
     expect(destroy.calls).to.equal(1)
-    expect(expired).to.deep.equal([{ configId: old.config.configId, createdAt: T0 }])
+    expect(expired).to.deep.equal([{ configId: old.config.configId, createdAt: T0, reason: 'grace-ended' }])
     expect(await storedKeys(ds)).to.deep.equal([`${DEFAULT_KEY_NAMESPACE}/${fresh.config.configId}-${fresh.createdAt}`])
   })
 

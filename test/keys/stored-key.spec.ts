@@ -1,7 +1,7 @@
 import { expect } from 'aegir/chai'
 import { encodeEchConfigList } from '../../src/config/codec.js'
 import { generateEchKey } from '../../src/keys/generate.js'
-import { decodeStoredEchKey, encodeStoredEchKey } from '../../src/keys/stored-key.js'
+import { decodeStoredEchKey, decodeStoredEchKeyRecord, encodeStoredEchKey } from '../../src/keys/stored-key.js'
 
 function expectThrows (fn: () => unknown, name: string, why: string): void {
   try {
@@ -20,6 +20,31 @@ describe('keys/stored-key', () => {
     expect(back.createdAt).to.equal(1_700_000_000_123)
     expect(back.configList).to.equalBytes(key.configList)
     expect(back.privateKey.exportSecret()).to.equalBytes(key.privateKey.exportSecret())
+  })
+
+  it('round-trips a retired key\'s explicit expiry as version 2, and reads version 1 without one', async () => {
+    const key = await generateEchKey({ createdAt: 1_700_000_000_123 })
+    const v2 = encodeStoredEchKey(key, { expiresAt: 1_700_000_999_000 })
+    expect(v2[0]).to.equal(2)
+    const back = decodeStoredEchKeyRecord(v2)
+    expect(back.expiresAt).to.equal(1_700_000_999_000)
+    expect(back.key.createdAt).to.equal(1_700_000_000_123)
+    expect(back.key.privateKey.exportSecret()).to.equalBytes(key.privateKey.exportSecret())
+    expect(decodeStoredEchKey(v2).config.raw).to.equalBytes(key.config.raw)
+    const v1 = encodeStoredEchKey(key)
+    expect(v1[0]).to.equal(1)
+    expect(decodeStoredEchKeyRecord(v1)).to.not.have.property('expiresAt')
+    for (const expiresAt of [-1, 1.5, Number.NaN, 2 ** 53]) {
+      expectThrows(() => encodeStoredEchKey(key, { expiresAt }), 'EchKeyOptionsError', String(expiresAt))
+    }
+    expectThrows(() => encodeStoredEchKey({ ...key, createdAt: -1 }), 'EchKeyOptionsError', 'negative createdAt')
+    const oversized = { ...key, privateKey: { ...key.privateKey, exportSecret: () => new Uint8Array(0x10000) } }
+    expectThrows(() => encodeStoredEchKey(oversized), 'EchKeyOptionsError', 'a secret over the uint16 length')
+    const hugeExpiry = v2.slice()
+    hugeExpiry.fill(0xff, 9, 17)
+    expectThrows(() => decodeStoredEchKeyRecord(hugeExpiry), 'EchKeyDecodeError', 'expiry beyond 2^53')
+    expectThrows(() => decodeStoredEchKeyRecord(v2.subarray(0, 18)), 'EchKeyDecodeError', 'truncated version 2')
+    expectThrows(() => decodeStoredEchKeyRecord(v1.subarray(0, 1)), 'EchKeyDecodeError', 'version byte only')
   })
 
   it('reads from a subarray of a larger buffer', async () => {
