@@ -151,6 +151,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       handshake: (frames, connection, options) => this.handshakeInit(frames, connection, options),
       message1Timeout: init.message1Timeout ?? DEFAULT_MESSAGE1_TIMEOUT,
       maxPendingPerSource: init.maxPendingPerSource ?? DEFAULT_MAX_PENDING_PER_SOURCE,
+      openBudget: init.openBudget,
       log: this.log
     })
     this.outbound = new Outbound({ configs: this.configs, policy: this.policy, monitor: this.monitor, reporter: this.reporter, log: this.log, grease: init.grease === true })

@@ -22,6 +22,7 @@ import { InboundLimitError } from './errors.js'
 import { OpenBudget, openCost } from './open-budget.js'
 import { peekMessage1 } from './peek.js'
 import { securedConnection } from './secured.js'
+import type { OpenBudgetInit } from './open-budget.js'
 import type { PeekedMessage1 } from './peek.js'
 import type { Attempt, Reporter } from './report.js'
 import type { HandshakeInit, HandshakeResult } from '../ech/types.js'
@@ -33,7 +34,7 @@ import type { Logger, MessageStream, PeerId, SecureConnectionOptions, SecuredCon
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
 export const DEFAULT_MESSAGE1_TIMEOUT = 2000
-export const DEFAULT_MAX_PENDING_PER_SOURCE = 4
+export const DEFAULT_MAX_PENDING_PER_SOURCE = 8
 /** Sources are counted as the monitor counts them: an IPv6 host holds a whole /64 */
 const IPV6_PREFIX = 64
 
@@ -51,6 +52,7 @@ export interface InboundInit {
   handshake(frames: LengthPrefixedStream, connection: MessageStream, options?: SecureConnectionOptions): HandshakeInit
   message1Timeout: number
   maxPendingPerSource: number
+  openBudget?: OpenBudgetInit
   log: Logger
 }
 
@@ -58,10 +60,11 @@ export class Inbound {
   private readonly init: InboundInit
   /** Inbound handshakes in flight per source; an entry goes when its count returns to 0 */
   private readonly inFlight = new Map<string, number>()
-  private readonly budget = new OpenBudget()
+  private readonly budget: OpenBudget
 
   constructor (init: InboundInit) {
     this.init = init
+    this.budget = new OpenBudget(init.openBudget)
   }
 
   /** Run one inbound handshake if its source is under its limit; the monitor sees every start and end */

@@ -1,6 +1,7 @@
 /**
  * Public types of the composing wrapper.
  */
+import type { OpenBudgetInit } from './open-budget.js'
 import type { CryptoProvider } from '../crypto/provider.js'
 import type { EchKey } from '../keys/generate.js'
 import type { EchKeyManagerInit } from '../keys/types.js'
@@ -136,9 +137,16 @@ export interface EchNoiseInit {
   message1Timeout?: number
   /**
    * Inbound handshakes one source (an IP, an IPv6 /64) may have in flight at
-   * once (default 4); more are refused at once with `InboundLimitError`
+   * once (default 8); more are refused at once with `InboundLimitError`
    */
   maxPendingPerSource?: number
+  /**
+   * Per-source budget of HPKE opens on the responder, in units of one
+   * DHKEM(X25519) open (an X-Wing open costs 8): `burst` at once (default
+   * 128), `perSecond` after that (default 32). An outer hello over it is
+   * answered as one that cannot be opened (SECURITY.md §7)
+   */
+  openBudget?: Omit<OpenBudgetInit, 'now'>
 }
 
 /** The libp2p components the encrypter uses (libp2p passes them) */

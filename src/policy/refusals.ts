@@ -104,15 +104,15 @@ export class OuterHelloRefusals {
 
   /**
    * Why an offer of `config` (raw ECHConfig bytes) must not go to this
-   * address: it refused an outer hello and is not settled yet
-   * (`address-refused`), or the peer proven there refused this very config
-   * (`config-refused`)
+   * address: an offer of this very config failed there and is not settled
+   * yet (`address-refused`), or the peer proven there refused it
+   * (`config-refused`). A different config is new information (the peer
+   * rotated, or published one after a GREASE failure), so it is offered.
    */
   offerRefusal (peer: string, address: string | undefined, config: Uint8Array): 'address-refused' | 'config-refused' | undefined {
     const entry = address == null ? undefined : this.addresses.get(key(peer, address))
-    if (entry == null) { return undefined }
-    if (entry.state === 'unproven') { return 'address-refused' }
-    return entry.config != null && equalBytes(entry.config, config) ? 'config-refused' : undefined
+    if (entry?.config == null || !equalBytes(entry.config, config)) { return undefined }
+    return entry.state === 'unproven' ? 'address-refused' : 'config-refused'
   }
 
   /** Whether an outer hello of any kind was refused at this address (settled or not) */

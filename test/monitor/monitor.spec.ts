@@ -250,7 +250,7 @@ describe('monitor/monitor', () => {
       monitor.fallback('rollout')
       monitor.fallback('made-up' as any)
       const counters = monitor.getCounters()
-      expect(counters.fallbacks).to.deep.equal({ disabled: 0, rollout: 1, 'breaker-open': 1, 'no-peer-id': 0, 'no-config': 0, 'expired-config': 0, 'unusable-config': 0, 'not-offered': 0, other: 1 })
+      expect(counters.fallbacks).to.deep.equal({ disabled: 0, rollout: 1, 'breaker-open': 1, 'address-refused': 0, 'config-refused': 0, 'no-peer-id': 0, 'no-config': 0, 'expired-config': 0, 'unusable-config': 0, 'not-offered': 0, other: 1 })
       counters.fallbacks.rollout = 99
       expect(monitor.getCounters().fallbacks.rollout).to.equal(1)
     })
