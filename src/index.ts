@@ -26,11 +26,13 @@ export { echNoise, EchNoise } from './encrypter/index.js'
 export type { EchConnectionInfo, EchFallbackReason, EchHandshakeError, EchMode, EchNoiseComponents, EchNoiseEvents, EchNoiseInit, EchOutcome, EchThreat, EchThreatKind, EchRotationDetail, EchBreakerDetail, AuditEntry } from './encrypter/types.js'
 export { ECH_PEER_STORE_KEY } from './config/peer-store.js'
 export * from './config/index.js'
-export { createSignedConfigRecord, openSignedConfigRecord, EchRecordExpiredError, EchRecordInvalidError, EchRecordSignerError } from './config/record.js'
+export { createSignedConfigRecord, openSignedConfigRecord, EchRecordExpiredError, EchRecordInvalidError, EchRecordSignerError, EchRecordNotYetValidError, EchRecordRollbackError, MAX_RECORD_CLOCK_SKEW_SECONDS } from './config/record.js'
 export type { OpenedConfigRecord, CreateSignedConfigRecordOptions, OpenSignedConfigRecordOptions } from './config/record.js'
-export type { NoOfferReason } from './config/peer-store.js'
+export type { NoOfferReason, StoreSkipReason } from './config/peer-store.js'
 export * from './keys/index.js'
 export { EchDecodeError, EchRejectedError, EchRequiredError } from './ech/errors.js'
+export { InboundLimitError } from './encrypter/errors.js'
+export type { OpenBudgetInit } from './encrypter/open-budget.js'
 export { nodeProvider } from './crypto/node.js'
 export { nobleProvider } from './crypto/noble.js'
 export type { CryptoProvider, Aead, AeadId, DhPrivateKey, DhPublicKey, NoiseCipher } from './crypto/provider.js'
@@ -42,7 +44,7 @@ export type {
 } from './policy/index.js'
 export { EchMonitor } from './monitor/index.js'
 export type {
-  EchMonitorInit, EchMonitorCounters, EchFallbackLabel, EchHandshakeReport, EchMonitorComponents, EchMonitorEvents, EchTrackerSizes, RateLimitInit,
+  EchMonitorInit, EchMonitorCounters, EchFallbackLabel, EchStallStage, EchHandshakeReport, EchMonitorComponents, EchMonitorEvents, EchTrackerSizes, RateLimitInit,
   EchRole, EchPath, EchHandshakeOutcome, EchHandshakeLabel, EchThreatSeverity, EchAuditEvent
 } from './monitor/index.js'
 export * from './exchange/index.js'

@@ -42,6 +42,7 @@ export const OPEN_BUDGET_DEFAULTS = Object.freeze({
   maxSources: 4096
 })
 
+/** Settings of the per-source HPKE open budget (`EchNoiseInit.openBudget`) */
 export interface OpenBudgetInit {
   /** Units a source may spend at once (default 128) */
   burst?: number

@@ -34,6 +34,7 @@ const VERSION_2 = 2
 
 /** A stored key and, for version 2, its expiry */
 export interface StoredEchKeyRecord {
+  /** The key as it was stored */
   key: EchKey
   /** When the key stops being accepted, ms since the epoch (version 2 only) */
   expiresAt?: number
