@@ -30,7 +30,7 @@ export { createSignedConfigRecord, openSignedConfigRecord, EchRecordExpiredError
 export type { OpenedConfigRecord, CreateSignedConfigRecordOptions, OpenSignedConfigRecordOptions } from './config/record.js'
 export type { NoOfferReason, StoreSkipReason } from './config/peer-store.js'
 export * from './keys/index.js'
-export { EchDecodeError, EchRejectedError, EchRequiredError } from './ech/errors.js'
+export { EchDecodeError, EchRefusedError, EchRejectedError, EchRequiredError } from './ech/errors.js'
 export { InboundLimitError } from './encrypter/errors.js'
 export type { OpenBudgetInit } from './encrypter/open-budget.js'
 export { nodeProvider } from './crypto/node.js'

@@ -45,6 +45,25 @@ export class EchRejectedError extends Error {
   }
 }
 
+/**
+ * Initiator: the connection closed (or was reset) right after our outer hello
+ * (an offer or GREASE), before any message 2. Nothing was authenticated, so
+ * all that is known is that whoever answers at this address did not take the
+ * outer hello: a `require`-mode responder that cannot open it (a stale
+ * config: fetch current configs out of band, e.g. the gateway's well-known
+ * endpoint), a stock Noise that rejects any message-1 payload (rust-libp2p
+ * 0.52), or a box on the path. `cause` is the stream's own error. In
+ * `opportunistic` mode the next dial to this address goes to stock Noise.
+ */
+export class EchRefusedError extends Error {
+  static name = 'EchRefusedError'
+
+  constructor (message = 'The connection closed after the outer hello, before message 2', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'EchRefusedError'
+  }
+}
+
 /** Responder in `require` mode: message 1 carried no acceptable outer hello; closed before message 2 */
 export class EchRequiredError extends Error {
   static name = 'EchRequiredError'

@@ -12,7 +12,7 @@ import { MAX_FRAME, typedIoError } from '../noise/framing.js'
 import { createHandshakePayload, verifyHandshakePayload } from '../noise/identity.js'
 import { decodeHandshakePayload, encodeOuterHelloPayload } from '../noise/payload.js'
 import { DHLEN, TAGLEN, XXHandshakeState } from '../noise/xx.js'
-import { EchDecodeError, EchRejectedError, EchRequiredError, MessageTooLargeError } from './errors.js'
+import { EchDecodeError, EchRefusedError, EchRejectedError, EchRequiredError, MessageTooLargeError } from './errors.js'
 import { greaseOuterHello } from './grease.js'
 import { openOuterHello, sealOuterHello } from './seal.js'
 import type { EchStatus, HandshakeInit, HandshakeResult, InitiatorInit, ResponderInit } from './types.js'
@@ -36,6 +36,15 @@ function step <T> (stage: string, fn: () => T): T {
     wrapped.cause = err
     throw wrapped
   }
+}
+
+/** The stream ending is how a responder that did not take our outer hello answers before message 2 */
+const CLOSED = new Set(['UnexpectedEOFError', 'StreamResetError', 'StreamStateError', 'ConnectionClosedError'])
+
+/** Message 2 never came after an outer hello: `EchRefusedError` (the stream's error as cause), unless we gave up first */
+function refusedAfterOuterHello (init: InitiatorInit, err: any): unknown {
+  const closed = CLOSED.has(err?.name) || err?.code === 'ECONNRESET'
+  return init.ech != null && closed ? new EchRefusedError(undefined, { cause: err }) : err
 }
 
 /**
@@ -129,7 +138,7 @@ interface Message2 {
  * one was forked), then the plain state; the responder's payload verified
  */
 async function readMessage2 (init: InitiatorInit, xx: XXHandshakeState, echState: SymmetricState | undefined, options?: AbortOptions): Promise<Message2> {
-  const message2 = await readFrame(init, options)
+  const message2 = await readFrame(init, options).catch((err) => { throw refusedAfterOuterHello(init, err) })
   const candidates = echState != null ? [echState, xx.ss] : [xx.ss]
   const read = step('stage 1', () => xx.readMessageB(message2, candidates))
   const outcome = initiatorOutcome(init, read.state)

@@ -12,6 +12,7 @@ const KINDS = new Map<string, HandshakeFailureKind | null>([
   ['UnexpectedEOFError', 'close'],
   ['StreamStateError', 'close'],
   ['ConnectionClosedError', 'close'],
+  ['EchRefusedError', 'close'],
   ['StreamResetError', 'reset'],
   ['InvalidCryptoExchangeError', 'decode'],
   ['EchDecodeError', 'decode'],

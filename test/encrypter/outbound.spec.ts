@@ -343,6 +343,7 @@ describe('encrypter/outbound', function () {
       { name: 'EchDecodeError', error: () => named('EchDecodeError'), kind: 'decode' },
       { name: 'UnexpectedEOFError', error: () => named('UnexpectedEOFError'), kind: 'close' },
       { name: 'StreamResetError', error: () => named('StreamResetError'), kind: 'reset' },
+      { name: 'EchRefusedError', error: () => named('EchRefusedError'), kind: 'close' },
       { name: 'an ECONNRESET', error: () => Object.assign(new Error('reset by peer'), { code: 'ECONNRESET' }), kind: 'reset' },
       { name: 'TimeoutError', error: () => named('TimeoutError'), kind: 'timeout' },
       { name: 'AbortError', error: () => named('AbortError'), kind: 'timeout' },
