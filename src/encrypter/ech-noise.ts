@@ -18,6 +18,7 @@ import { SignedRecordCache } from '../keys/signed-record.js'
 import { EchMonitor } from '../monitor/monitor.js'
 import { noiseFrames, typedIoError } from '../noise/framing.js'
 import { EchPolicy } from '../policy/policy.js'
+import { watchExposure } from './exposure.js'
 import { DEFAULT_MAX_PENDING_PER_SOURCE, DEFAULT_MESSAGE1_TIMEOUT, Inbound } from './inbound.js'
 import { Outbound } from './outbound.js'
 import { Reporter } from './report.js'
@@ -109,6 +110,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private readonly reporter: Reporter
   private readonly outbound: Outbound
   private readonly inbound: Inbound
+  private unwatch?: () => void
 
   /**
    * Usually called by libp2p through {@link echNoise}. Settings are checked
@@ -167,6 +169,9 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
    */
   async start (): Promise<void> {
     await Promise.all([this.keys.start(), this.policy.start()])
+    if (this.mode === 'require') {
+      this.unwatch = watchExposure(this.log, this.components, this.policy, this.keys)
+    }
   }
 
   /**
@@ -176,6 +181,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
    * registered)
    */
   async stop (): Promise<void> {
+    this.unwatch?.()
     await Promise.all([this.keys.stop(), this.policy.stop()])
     this.monitor.stop()
   }

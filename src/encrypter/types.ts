@@ -8,7 +8,7 @@ import type { EchKeyManagerInit } from '../keys/types.js'
 import type { EchBreakerDetail, EchHandshakeReport, EchMonitorInit, EchRotationDetail, EchThreatDetail } from '../monitor/types.js'
 import type { EchPolicyOptions } from '../policy/types.js'
 import type { NoiseInit } from '@chainsafe/libp2p-noise'
-import type { ComponentLogger, Metrics, PeerId, PeerStore, PrivateKey, Upgrader } from '@libp2p/interface'
+import type { ComponentLogger, Libp2pEvents, Metrics, PeerId, PeerStore, PrivateKey, TypedEventTarget, Upgrader } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
 /**
@@ -165,4 +165,9 @@ export interface EchNoiseComponents {
   datastore: Datastore
   /** Where `libp2p_ech_noise_*` metrics are registered, when the node has metrics */
   metrics?: Metrics
+  /**
+   * The node's event bus: in `require` mode, a listener on a transport that
+   * secures itself (`transport:listening`) is reported as a way around it
+   */
+  events?: TypedEventTarget<Libp2pEvents>
 }
