@@ -39,13 +39,17 @@ interface HarnessInit {
 
 /**
  * A minimal upgrader: the wrapper and the stock encrypter may only ask it for
- * the stream muxers. Touching anything else fails the test.
+ * the stream muxers (and, in `require` mode at start-up, which connection
+ * encrypters the node has). Touching anything else fails the test.
  */
 function strictUpgrader (touched: string[]): Upgrader {
-  const target = { getStreamMuxers: () => new Map<string, StreamMuxerFactory>() }
+  const target = {
+    getStreamMuxers: () => new Map<string, StreamMuxerFactory>(),
+    getConnectionEncrypters: () => new Map([['/noise', {}]])
+  }
   return new Proxy(target, {
     get (t, prop) {
-      if (prop === 'getStreamMuxers') { return t.getStreamMuxers }
+      if (prop === 'getStreamMuxers' || prop === 'getConnectionEncrypters') { return t[prop] }
       // promise detection and inspection are harmless
       if (prop === 'then' || typeof prop === 'symbol') { return undefined }
       touched.push(String(prop))
