@@ -18,7 +18,9 @@ import type { EchOffer } from '../config/offer.js'
 import type { EchOfferLookup, PeerConfigStore } from '../config/peer-store.js'
 import type { HandshakeResult, OuterHelloPlan } from '../ech/types.js'
 import type { EchMonitor } from '../monitor/monitor.js'
+import type { FirstFrameWatch } from '../noise/channel.js'
 import type { EchPolicy } from '../policy/policy.js'
+import type { HandshakeFailureKind } from '../policy/types.js'
 import type { Logger, Peer, PeerId } from '@libp2p/interface'
 
 /**
@@ -42,6 +44,9 @@ export interface OutboundInit {
   /** Send GREASE to peers that get no offer, where it is safe (see above) */
   grease: boolean
 }
+
+/** A responder that hangs up this soon after the handshake, before any frame, refused the outer hello */
+const EARLY_CLOSE_MS = 5000
 
 /** GREASE stands in for an offer only where there is no usable config; every other reason means stock Noise */
 const GREASE_REASONS: ReadonlySet<EchFallbackReason> = new Set(['no-config', 'expired-config', 'unusable-config'])
@@ -76,6 +81,10 @@ export class Outbound {
     if (this.mayGrease(mode, reason, remotePeer, remoteAddr, found.record)) {
       return { kind: 'ech', hello: { kind: 'grease' }, require: false, reason }
     }
+    // with GREASE on, say when it is the address (not the lack of a config) that sends this dial to stock Noise
+    if (this.init.grease && remotePeer != null && GREASE_REASONS.has(reason) && this.init.policy.isAddressRefusing(remotePeer, remoteAddr)) {
+      return { kind: 'stock', reason: 'address-refused' }
+    }
     return { kind: 'stock', reason }
   }
 
@@ -84,7 +93,6 @@ export class Outbound {
     const offered = plan.hello.kind === 'offer' ? plan.hello.offer : undefined
     const retryConfigsLearned = result.ech === 'rejected' && result.retryRecord != null &&
       await this.learnRetryConfigs(remotePeer, result.retryRecord)
-    this.init.policy.recordOuterHelloCompleted(remotePeer, addressOf(attempt))
     if (offered != null && !plan.require) {
       // retry configs are neither success nor failure for the breaker
       if (retryConfigsLearned) {
@@ -114,20 +122,49 @@ export class Outbound {
       this.init.reporter.secured(attempt, 'rejected', remotePeer, { reason: 'require-refused', retryConfigsLearned, configId: offered?.config.configId, error: err.name })
       return
     }
-    // require mode never consults the breaker or the refusals, so it does not feed them either
     const kind = failureKind(err)
-    if (!plan.require && remotePeer != null && kind != null) {
-      if (progress.authenticated) {
-        if (offered != null) { this.init.policy.recordFailure(remotePeer, kind) }
-      } else {
-        this.init.policy.recordUnprovenFailure(remotePeer, addressOf(attempt), offered?.config.raw)
-      }
-    }
-    if (offered != null && remotePeer != null && kind != null) {
-      // a peer that accepted before and now fails our offers: a downgrade signal
-      this.init.monitor.offerFailed({ remotePeer, remoteAddr: attempt.remoteAddr, authenticated: progress.authenticated })
+    if (remotePeer != null && kind != null) {
+      this.countFailure(attempt, plan, remotePeer, kind, progress.authenticated)
     }
     this.init.reporter.failed(attempt, err, 'ech')
+  }
+
+  /** Where a failed outer hello counts (require mode never consults the breaker or the refusals, so it does not feed them) */
+  private countFailure (attempt: Attempt, plan: OutboundPlan & { kind: 'ech' }, remotePeer: PeerId, kind: HandshakeFailureKind, authenticated: boolean): void {
+    const offered = plan.hello.kind === 'offer' ? plan.hello.offer : undefined
+    if (!plan.require) {
+      if (!authenticated) {
+        this.init.policy.recordUnprovenFailure(remotePeer, addressOf(attempt), offered?.config.raw)
+      } else if (offered != null) {
+        this.init.policy.recordFailure(remotePeer, kind)
+      }
+    }
+    if (offered != null) {
+      // a peer that accepted before and now fails our offers: a downgrade signal
+      this.init.monitor.offerFailed({ remotePeer, remoteAddr: attempt.remoteAddr, authenticated })
+    }
+  }
+
+  /**
+   * What the first moments of a connection secured with our outer hello say:
+   * the responder's first transport frame shows it takes outer hellos; the
+   * responder hanging up first, within `EARLY_CLOSE_MS`, shows it does not
+   * (a Noise that checks message 1 only after message 3, as jvm-libp2p does)
+   */
+  watchFirstFrame (attempt: Attempt, plan: OutboundPlan & { kind: 'ech' }): FirstFrameWatch | undefined {
+    const { remotePeer, remoteAddr } = attempt
+    if (remotePeer == null) { return undefined }
+    const { policy, monitor } = this.init
+    const offered = plan.hello.kind === 'offer' ? plan.hello.offer : undefined
+    const secured = performance.now()
+    return {
+      firstFrame: () => { policy.recordOuterHelloCompleted(remotePeer, addressOf(attempt)) },
+      closedFirst: () => {
+        if (plan.require || performance.now() - secured > EARLY_CLOSE_MS) { return }
+        policy.recordRefusedAfterProof(remotePeer, addressOf(attempt), offered?.config.raw)
+        if (offered != null) { monitor.offerFailed({ remotePeer, remoteAddr, authenticated: true }) }
+      }
+    }
   }
 
   /**

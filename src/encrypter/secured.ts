@@ -9,13 +9,14 @@ import { InvalidCryptoExchangeError, UnexpectedPeerError } from '@libp2p/interfa
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { toMessageStream } from '../noise/channel.js'
 import type { HandshakeResult } from '../ech/types.js'
+import type { FirstFrameWatch } from '../noise/channel.js'
 import type { NoiseExtensions } from '@chainsafe/libp2p-noise'
 import type { PeerId, SecureConnectionOptions, SecuredConnection, StreamMuxerFactory, Upgrader } from '@libp2p/interface'
 import type { LengthPrefixedStream } from '@libp2p/utils'
 
-export function securedConnection (frames: LengthPrefixedStream, result: HandshakeResult, upgrader: Upgrader, options?: SecureConnectionOptions): SecuredConnection<NoiseExtensions> {
+export function securedConnection (frames: LengthPrefixedStream, result: HandshakeResult, upgrader: Upgrader, options?: SecureConnectionOptions, watch?: FirstFrameWatch): SecuredConnection<NoiseExtensions> {
   return {
-    connection: toMessageStream(frames.unwrap(), result),
+    connection: toMessageStream(frames.unwrap(), result, undefined, watch),
     remoteExtensions: result.payload.extensions,
     remotePeer: peerIdFromPublicKey(publicKeyFromProtobuf(result.payload.identityKey)),
     streamMuxer: options?.skipStreamMuxerNegotiation === true

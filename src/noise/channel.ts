@@ -28,6 +28,17 @@ export interface TransportCiphers {
   recv: CipherState
 }
 
+/**
+ * Told once whether the remote's first transport frame arrived before the
+ * connection was closed by the remote or reset (nothing is said when this
+ * side closes it cleanly first): a responder whose Noise verifies message 1
+ * only after message 3 (jvm-libp2p) finishes the handshake and then hangs up
+ */
+export interface FirstFrameWatch {
+  firstFrame(): void
+  closedFirst(): void
+}
+
 /** Counters the channel bumps, shaped like prom-client / libp2p `Counter`s */
 export interface ChannelMetrics {
   encryptedPackets?: { increment(): void }
@@ -40,8 +51,9 @@ class EncryptedMessageStream extends AbstractMessageStream {
   private readonly ciphers: TransportCiphers
   private readonly metrics?: ChannelMetrics
   private readonly decoder: LengthPrefixedDecoder
+  private watch?: FirstFrameWatch
 
-  constructor (stream: MessageStream, ciphers: TransportCiphers, metrics?: ChannelMetrics) {
+  constructor (stream: MessageStream, ciphers: TransportCiphers, metrics?: ChannelMetrics, watch?: FirstFrameWatch) {
     super({
       log: stream.log,
       inactivityTimeout: stream.inactivityTimeout,
@@ -52,6 +64,7 @@ class EncryptedMessageStream extends AbstractMessageStream {
     this.stream = stream
     this.ciphers = ciphers
     this.metrics = metrics
+    this.watch = watch
     this.decoder = new LengthPrefixedDecoder({
       lengthDecoder: uint16BEDecode,
       maxBufferSize: 16 * 1024 * 1024,
@@ -62,6 +75,7 @@ class EncryptedMessageStream extends AbstractMessageStream {
       try {
         for (const frame of this.decoder.decode(evt.data)) {
           this.onData(this.decrypt(frame))
+          if (this.watch != null) { this.settle(true) }
         }
       } catch (err: any) {
         this.abort(err)
@@ -69,6 +83,9 @@ class EncryptedMessageStream extends AbstractMessageStream {
     })
 
     this.stream.addEventListener('close', (evt: StreamCloseEvent) => {
+      // a clean close of our own says nothing; a remote close or a reset (which this side's transport
+      // reports as a local abort with the error) does
+      if (this.watch != null) { this.settle(evt.local === true && evt.error == null ? undefined : false) }
       if (evt.error != null) {
         if (evt.local === true) {
           this.abort(evt.error)
@@ -87,6 +104,17 @@ class EncryptedMessageStream extends AbstractMessageStream {
     this.stream.addEventListener('remoteCloseWrite', () => {
       this.onRemoteCloseWrite()
     })
+  }
+
+  /** Report the first of: a frame from the remote (true), the remote closing (false), this side closing (undefined) */
+  private settle (firstFrame: boolean | undefined): void {
+    const watch = this.watch
+    this.watch = undefined
+    if (firstFrame === true) {
+      watch?.firstFrame()
+    } else if (firstFrame === false) {
+      watch?.closedFirst()
+    }
   }
 
   encrypt (chunk: Uint8Array | LibList): LibList {
@@ -147,6 +175,6 @@ class EncryptedMessageStream extends AbstractMessageStream {
 }
 
 /** Wraps the raw connection (`lpStream(...).unwrap()`) in the transport-phase cipher */
-export function toMessageStream (connection: MessageStream, ciphers: TransportCiphers, metrics?: ChannelMetrics): MessageStream {
-  return new EncryptedMessageStream(connection, ciphers, metrics)
+export function toMessageStream (connection: MessageStream, ciphers: TransportCiphers, metrics?: ChannelMetrics, watch?: FirstFrameWatch): MessageStream {
+  return new EncryptedMessageStream(connection, ciphers, metrics, watch)
 }

@@ -26,7 +26,7 @@ export const DEFAULT_TRIAL_TIMEOUT_MS = 60 * 1000
 export const DEFAULT_MAX_PEERS = 10_000
 export const DEFAULT_PERSIST_DELAY_MS = 1000
 export const DEFAULT_ADDRESS_REFUSAL_MS = 10 * 60 * 1000
-export const DEFAULT_INTOLERANT_MS = 24 * 60 * 60 * 1000
+export const DEFAULT_INTOLERANT_MS = 60 * 60 * 1000
 export const DEFAULT_POLICY_NAMESPACE = '/libp2p-noise-ech/policy/breakers'
 
 const DECIMAL = /^\d{1,3}(\.\d+)?$/

@@ -210,6 +210,24 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
     return refused
   }
 
+  /**
+   * The responder proved itself in a handshake with our outer hello (the
+   * offered config, or none for GREASE), then hung up before its first
+   * transport frame — as a Noise that checks message 1 only after message 3
+   * does (jvm-libp2p): that address gets neither GREASE nor that config for a
+   * while (`config-refused`)
+   */
+  recordRefusedAfterProof (peer: PeerId, address: string | undefined, config?: Uint8Array): void {
+    if (address == null) { return }
+    this.log('%p hung up at %s right after a handshake with our outer hello: no outer hellos there for now', peer, address)
+    this.refusals.refusedAfterProof(peer.toString(), address, config)
+  }
+
+  /** Whether an outer hello of any kind was refused at this address, settled or not (GREASE goes elsewhere) */
+  isAddressRefusing (peer: PeerId, address?: string): boolean {
+    return this.refusals.isAddressRefusing(peer.toString(), address)
+  }
+
   /** A handshake in which we offered ECH failed after the responder proved its identity; any kind counts */
   recordFailure (peer: PeerId, kind: HandshakeFailureKind): void {
     this.log.trace('ECH handshake with %p failed: %s', peer, kind)

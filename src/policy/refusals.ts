@@ -115,6 +115,15 @@ export class OuterHelloRefusals {
     return entry.state === 'unproven' ? 'address-refused' : 'config-refused'
   }
 
+  /**
+   * The peer, proven by a handshake with our outer hello, then hung up before
+   * its first transport frame: it does not take outer hellos there after all
+   */
+  refusedAfterProof (peer: string, address: string, config?: Uint8Array): void {
+    this.addresses.set(key(peer, address), { state: 'proven', until: this.options.now() + this.options.intolerantMs, config })
+    this.tolerant.delete(peer)
+  }
+
   /** Whether an outer hello of any kind was refused at this address (settled or not) */
   isAddressRefusing (peer: string, address?: string): boolean {
     return address != null && this.addresses.get(key(peer, address)) != null

@@ -115,9 +115,10 @@ export interface EchPolicyInit {
    */
   addressRefusalMs?: number
   /**
-   * ms a peer that refused an outer hello (shown by a stock handshake at the
-   * refusing address) gets no GREASE, and the config it refused stays refused
-   * unless replaced (default 24 h)
+   * ms an address where the proven peer refused an outer hello (a stock
+   * handshake there proved it after the refusal, or it hung up right after a
+   * handshake with one) gets neither GREASE nor the refused config; a different
+   * config is tried (default 1 h, as the breaker's longest cool-down)
    */
   intolerantMs?: number
   /** Datastore prefix (default `/libp2p-noise-ech/policy/breakers`) */

@@ -149,7 +149,8 @@ describe('encrypter/outbound', function () {
         name: 'no config, js-libp2p, but its address refused an outer hello and the stock handshake there proved it',
         identify: jsAgent,
         prepare: (policy) => { policy.recordUnprovenFailure(remote, ADDR); policy.recordStockSuccess(remote, ADDR) },
-        opportunistic: fallback('no-config'),
+        // with GREASE on, the reason says it is the address, not the lack of a config
+        opportunistic: [stock('no-config'), stock('address-refused')],
         require: refuse('no-config')
       },
       {
@@ -405,6 +406,34 @@ describe('encrypter/outbound', function () {
       fresh.privateKey.destroy()
     })
 
+    it('a responder that finishes the handshake with our offer and hangs up before its first frame (as jvm-libp2p\'s Noise does) gets stock Noise there next (config-refused)', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      const watch = s.outbound.watchFirstFrame(attempt, plan)
+      watch?.closedFirst()
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'stock', reason: 'config-refused' })
+      // another address of the peer still gets the offer
+      expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/198.51.100.7/tcp/4001'))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+    })
+
+    it('only the responder\'s first frame marks it as taking outer hellos (and so eligible for GREASE); the handshake alone does not', async () => {
+      const s = await setup({ grease: true })
+      const { plan, attempt } = await offered(s)
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'rejected' }), remote)
+      // no config any more: GREASE needs the peer to be known to take outer hellos
+      await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: undefined } })
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'stock', reason: 'no-config' })
+      s.outbound.watchFirstFrame(attempt, plan)?.firstFrame()
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'ech', reason: 'no-config', hello: 'grease', require: false })
+    })
+
+    it('require mode: a responder that hangs up after the handshake changes nothing', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s, 'require')
+      s.outbound.watchFirstFrame(attempt, plan)?.closedFirst()
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+    })
+
     it('a stock handshake that cannot prove the peer (a bogus address) leaves the refusal on that address only', async () => {
       const s = await setup()
       const { plan, attempt } = await offered(s)
@@ -430,7 +459,7 @@ describe('encrypter/outbound', function () {
       expect(s.calls).to.deep.equal([])
       expect(s.monitor.getCounters().handshakes.initiator_failed).to.equal(1)
       const next = attemptTo(s, remote, attempt.remoteAddr)
-      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(next)))).to.deep.equal({ kind: 'stock', reason: 'no-config' })
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(next)))).to.deep.equal({ kind: 'stock', reason: 'address-refused' })
       s.outbound.stockSucceeded(next, remote)
       expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/198.51.100.7/tcp/4001'))).to.deep.equal({ kind: 'stock', reason: 'no-config' })
     })

@@ -9,6 +9,8 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
+import { pEvent } from 'p-event'
+import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
 import { findError, rejection } from '../fixtures/errors.js'
 import { collectEchEvents, nextEchEvent, pingOver, shareConfig, useNodes } from '../fixtures/nodes.js'
 import { BREAK_ECH, createCaptureProxy, echBreak } from '../fixtures/proxy.js'
@@ -175,6 +177,26 @@ describe('operations: policy through the wrapper over TCP', function () {
       expect(breaker).to.deep.equal([])
       expect(a.ech!.policy.getState().openBreakers).to.deep.equal([])
       expect(a.ech!.monitor.getCounters().fallbacks).to.include({ 'address-refused': 1, 'config-refused': 1, 'breaker-open': 0 })
+    })
+
+    it('a listener whose Noise finishes the handshake and then hangs up on an outer hello (as jvm-libp2p\'s does): the next dial to it goes stock (config-refused) and works', async () => {
+      // a stock listener that drops its first secured connection, as a Noise that checks message 1 after message 3 would
+      let dropped = 0
+      const b = await node({ encrypter: 'stock', connectionGater: { denyInboundEncryptedConnection: async () => dropped++ === 0 } })
+      const a = await node({ encrypter: 'ech' })
+      // a stale record: B restarted as stock Noise
+      await a.node.peerStore.merge(b.node.peerId, { metadata: { [ECH_PEER_STORE_KEY]: (await generateEchKey()).configList } })
+      const outcomes = collectEchEvents(a.ech!, 'ech:outcome')
+      // the handshake completes (stock Noise ignores the outer hello: rejected), then the listener hangs up;
+      // with the muxer negotiated inside the handshake, the dial itself may even resolve first
+      const first = await a.node.dial(b.addr, { force: true }).catch(() => undefined)
+      if (first != null && first.status !== 'closed') {
+        await pEvent(first as unknown as EventTarget, 'close', { signal: AbortSignal.timeout(5000) })
+      }
+      expect(outcomes.map(o => o.outcome)).to.deep.equal(['rejected'])
+      const conn = await a.node.dial(b.addr, { force: true })
+      expect(outcomes.at(-1)).to.include({ outcome: 'fallback', reason: 'config-refused', path: 'stock' })
+      await pingOver(conn)
     })
 
     it('three bogus addresses for B that read message 1 and reset (a stale address, a poisoned routing result) cannot push the dial to B\'s real address off ECH', async () => {
