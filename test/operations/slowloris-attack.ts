@@ -274,37 +274,31 @@ export interface DialOptions {
 
 /** A legitimate dial: connect within the deadline, ping over the connection, hang up */
 export async function legitDial (dialer: Libp2p<{ ping: Ping }>, target: Multiaddr, options: DialOptions): Promise<DialOutcome> {
-  const signal = AbortSignal.timeout(options.timeoutMs)
   const start = performance.now()
+  const deadline = start + options.timeoutMs
+  const { retryEveryMs } = options
   let tries = 0
   let error: string | undefined
   for (;;) {
     tries++
+    // a signal per try: libp2p leaves listeners on the signal of a failed dial
+    const signal = AbortSignal.timeout(Math.max(0, Math.round(deadline - performance.now())))
     try {
       const connection = await dialer.dial(target, { signal })
       const connectMs = performance.now() - start
       await dialer.services.ping.ping(connection.remotePeer, { signal })
       return { ok: true, tries, connectMs }
     } catch (err: any) {
-      // a refused TCP connection fails with a bare Error and a code (ECONNRESET)
-      error = err?.code ?? err?.name ?? String(err)
+      // a refused TCP connection fails with a bare Error and a code (ECONNRESET); an abort's DOMException has a numeric one
+      error = typeof err?.code === 'string' ? err.code : err?.name ?? String(err)
     } finally {
       // the next dial must make a new connection, not reuse this one
       await dialer.hangUp(target).catch(() => {})
     }
-    if (options.retryEveryMs == null || signal.aborted) {
+    const left = deadline - performance.now()
+    if (retryEveryMs == null || left <= 0) {
       return { ok: false, tries, error }
     }
-    await pause(options.retryEveryMs, signal)
+    await new Promise(resolve => setTimeout(resolve, Math.min(retryEveryMs, left)))
   }
-}
-
-async function pause (ms: number, signal: AbortSignal): Promise<void> {
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer)
-      resolve()
-    }, { once: true })
-  })
 }
