@@ -25,7 +25,7 @@ import '../src/polyfill.js'
 import os from 'node:os'
 import { parseArgs } from 'node:util'
 import { createTestNode, stopAll } from '../test/fixtures/nodes.js'
-import { EXPOSED_NODE_CONNECTION_MANAGER, Slowloris, accepted, createListener, giveConfigs, legitDial, peakConcurrent } from '../test/operations/slowloris-attack.js'
+import { EXPOSED_NODE_CONNECTION_MANAGER, Slowloris, createListener, giveConfigs, legitDial, peakConcurrent } from '../test/operations/slowloris-attack.js'
 import { fmt, out, quantile, sorted, table } from './setup.js'
 import type { AttackStage, DialOutcome, ListenerKind } from '../test/operations/slowloris-attack.js'
 
@@ -36,7 +36,7 @@ const OPTIONS = {
   ramp: { default: '3', help: 'seconds of attack before the dialers start' },
   sockets: { default: '200', help: 'attacker sockets kept up at once' },
   sources: { default: '1', help: 'attacker source addresses (127.0.0.2 and up)' },
-  stage: { default: 'message1', help: '"message1" (trickle Noise message 1) or "negotiation" (trickle multistream-select)' },
+  stage: { default: 'message1', help: '"message1" (trickle Noise message 1) or "negotiation" (trickle the /noise line of multistream-select)' },
   dialers: { default: '4', help: 'legitimate dialers, dialling in parallel' },
   'dial-timeout': { default: '5000', help: 'ms per legitimate dial (connect and ping)' },
   pause: { default: '1000', help: 'ms a dialer waits between its dials (keeps 127.0.0.1 under 5 new connections/s)' },
@@ -141,7 +141,7 @@ async function run (kind: ListenerKind, settings: Settings): Promise<Run> {
     // what the listener still holds goes at its deadline: at most libp2p's upgrade timeout
     await attack.drained(15_000).catch(() => {})
 
-    const held = attack.sockets.filter(s => accepted(s) && s.closedBy === 'listener')
+    const held = attack.sockets.filter(s => s.acceptedAt != null && s.closedBy === 'listener')
     const counters = listener.ech?.monitor.getCounters()
     return {
       kind,
@@ -191,7 +191,7 @@ function report (runs: Run[]): void {
   const share = (r: Run): number => okCount(r.dials) / Math.max(1, r.dials.length)
   const medianHeld = (r: Run): number => r.held.length === 0 ? 0 : quantile(r.held, 0.5)
   table(
-    ['listener', 'connection manager', 'legit dials ok / made', 'ok share vs stock', 'median connect ms (no attack → attack)', 'attacker conns accepted / made', 'most held at once', 'held median s', 'held max s', 'held median vs stock', 'listener threats'],
+    ['listener', 'connection manager', 'legit dials ok / made', 'ok share vs stock', 'median connect ms (no attack → attack)', 'attacker conns accepted / made', 'most open at once (attacker\'s view)', 'held median s', 'held max s', 'held median vs stock', 'listener threats'],
     ['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---'],
     runs.map(r => {
       const stock = stockOf(r)
@@ -216,7 +216,7 @@ function report (runs: Run[]): void {
 }
 
 out(`node ${process.version} ${os.platform()}/${os.arch()}, ${os.availableParallelism?.() ?? os.cpus().length} CPUs, load average ${os.loadavg().map(l => fmt(l, 2)).join(' ')}`)
-out(`attack: ${SOCKETS} sockets from ${SOURCES.length === 1 ? SOURCES[0] : `${SOURCES[0]}–${SOURCES[SOURCES.length - 1]}`}, trickling ${STAGE === 'message1' ? 'Noise message 1 after /noise' : 'the multistream-select negotiation'} 1 byte/s, ${SECONDS} s per run`)
+out(`attack: ${SOCKETS} sockets from ${SOURCES.length === 1 ? SOURCES[0] : `${SOURCES[0]}–${SOURCES[SOURCES.length - 1]}`}, trickling ${STAGE === 'message1' ? 'Noise message 1 after /noise' : 'the /noise line after the multistream-select header'} 1 byte/s, ${SECONDS} s per run`)
 out(`legitimate: ${DIALERS} dialers on 127.0.0.1 from second ${RAMP}, each dial ${DIAL_TIMEOUT} ms max then ${PAUSE} ms pause`)
 out(`recommended connection manager: ${JSON.stringify(EXPOSED_NODE_CONNECTION_MANAGER)}`)
 out()

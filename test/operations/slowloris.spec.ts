@@ -68,7 +68,7 @@ describe('operations: slowloris on Noise message 1 against a listener with libp2
     attack.ceaseFire()
     // the sockets still open go at their message-1 deadline; none may outlive libp2p's upgrade timeout either
     await attack.drained(30_000)
-    const negotiated = attack.sockets.filter(s => s.negotiatedAt != null)
+    const negotiated = attack.sockets.filter(s => s.acceptedAt != null)
     expect(negotiated.length, 'attacker sockets that reached the encrypter').to.be.greaterThan(8)
     expect(attack.sockets.filter(s => s.closedBy !== 'listener'), 'attacker sockets not closed by the listener').to.deep.equal([])
     expect(attack.sockets.filter(s => s.finished), 'attacker sockets that got all of message 1 out').to.deep.equal([])
@@ -92,9 +92,9 @@ describe('operations: slowloris on Noise message 1 against a listener with libp2
     onEch.start()
 
     await onEch.drained(30_000)
-    expect(onEch.sockets.map(s => [s.negotiatedAt != null, s.closedBy, s.finished])).to.deep.equal(Array(4).fill([true, 'listener', false]))
+    expect(onEch.sockets.map(s => [s.acceptedAt != null, s.closedBy, s.finished])).to.deep.equal(Array(4).fill([true, 'listener', false]))
     // at this point every stock socket is still open, still trickling message 1
-    expect(onStock.sockets.map(s => [s.negotiatedAt != null, s.closedBy])).to.deep.equal(Array(4).fill([true, undefined]))
+    expect(onStock.sockets.map(s => [s.acceptedAt != null, s.closedBy])).to.deep.equal(Array(4).fill([true, undefined]))
 
     await onStock.drained(30_000)
     expect(onStock.sockets.map(s => [s.closedBy, s.finished])).to.deep.equal(Array(4).fill(['listener', false]))
