@@ -36,7 +36,7 @@ const OPTIONS = {
   ramp: { default: '3', help: 'seconds of attack before the dialers start' },
   sockets: { default: '200', help: 'attacker sockets kept up at once' },
   sources: { default: '1', help: 'attacker source addresses (127.0.0.2 and up)' },
-  stage: { default: 'message1', help: '"message1" (trickle Noise message 1) or "negotiation" (trickle the /noise line of multistream-select)' },
+  stage: { default: 'message1', help: '"message1" (trickle Noise message 1) or "negotiation" (stall in multistream-select: trickle a protocol line)' },
   dialers: { default: '4', help: 'legitimate dialers, dialling in parallel' },
   'dial-timeout': { default: '5000', help: 'ms per legitimate dial (connect and ping)' },
   pause: { default: '1000', help: 'ms a dialer waits between its dials (keeps 127.0.0.1 under 5 new connections/s)' },
@@ -171,7 +171,8 @@ function medianConnect (dials: DialOutcome[]): string {
 }
 
 function ratio (a: number, b: number | undefined): string {
-  return b == null || b === 0 || !Number.isFinite(a / b) ? '—' : `${fmt(a / b, 2)}x`
+  if (b === 0) { return a === 0 ? '—' : 'stock 0' }
+  return b == null || !Number.isFinite(a / b) ? '—' : `${fmt(a / b, 2)}x`
 }
 
 function threatCell (r: Run): string {
@@ -216,7 +217,7 @@ function report (runs: Run[]): void {
 }
 
 out(`node ${process.version} ${os.platform()}/${os.arch()}, ${os.availableParallelism?.() ?? os.cpus().length} CPUs, load average ${os.loadavg().map(l => fmt(l, 2)).join(' ')}`)
-out(`attack: ${SOCKETS} sockets from ${SOURCES.length === 1 ? SOURCES[0] : `${SOURCES[0]}–${SOURCES[SOURCES.length - 1]}`}, trickling ${STAGE === 'message1' ? 'Noise message 1 after /noise' : 'the /noise line after the multistream-select header'} 1 byte/s, ${SECONDS} s per run`)
+out(`attack: ${SOCKETS} sockets from ${SOURCES.length === 1 ? SOURCES[0] : `${SOURCES[0]}–${SOURCES[SOURCES.length - 1]}`}, trickling ${STAGE === 'message1' ? 'Noise message 1 after /noise' : 'a protocol line after the multistream-select header'} 1 byte/s, ${SECONDS} s per run`)
 out(`legitimate: ${DIALERS} dialers on 127.0.0.1 from second ${RAMP}, each dial ${DIAL_TIMEOUT} ms max then ${PAUSE} ms pause`)
 out(`recommended connection manager: ${JSON.stringify(EXPOSED_NODE_CONNECTION_MANAGER)}`)
 out()

