@@ -5,7 +5,7 @@
  * with its own stock Noise, TCP and yamux, over 127.0.0.1; plus two variants
  * that change only the identify agent a peer announces (lib/peers.ts).
  *
- * Usage: `npx tsx interop/run.ts [--json FILE] [--only go-libp2p,rust-libp2p]
+ * Usage: `npx tsx interop/run.ts [--json FILE] [--markdown FILE] [--only go-libp2p,rust-libp2p]
  * [--rows 1,2,probe] [--echo-bytes N] [--no-build] [--timeout-s S]`
  *
  * Exit code: 0 when every row matches interop/expectations.ts, 1 when some
@@ -31,6 +31,7 @@ function arg (name: string): string | undefined {
   return i >= 0 ? argv[i + 1] : undefined
 }
 const jsonFile = arg('--json')
+const markdownFile = arg('--markdown')
 const only = arg('--only')?.split(',')
 const rowsFilter = arg('--rows')?.split(',')
 const echoBytes = Number(arg('--echo-bytes') ?? ONE_MIB)
@@ -241,6 +242,7 @@ function num (x: unknown): number | null {
 function report (): void {
   results.print(startedAt, unhandled)
   if (jsonFile != null) { results.writeJson(jsonFile) }
+  if (markdownFile != null) { results.writeMarkdown(markdownFile) }
 }
 
 const harness: Harness = { echoBytes, jsNode, stopJs, record, wantRow }

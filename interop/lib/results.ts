@@ -3,7 +3,8 @@
  * The matrix's results: each row checked against interop/expectations.ts
  * as it is recorded, printed as a table at the end and written with
  * `--json FILE` as an array of `{ implementation, version, row, direction,
- * outcome, ok, ms, expected, pass, detail }`.
+ * outcome, ok, ms, expected, pass, detail }`, and with `--markdown FILE` as
+ * the table docs/INTEROP.md shows.
  */
 import { writeFileSync } from 'node:fs'
 import { expectationFor } from '../expectations.js'
@@ -84,11 +85,29 @@ export class Results {
     if (unhandled.length > 0) { console.log(`unhandled errors during the run: ${unhandled.length}\n${unhandled.slice(0, 3).join('\n')}`) }
   }
 
+  writeMarkdown (file: string): void {
+    const lines = [
+      '| implementation | version | row | direction | outcome | ok | handshake ms | dials until success / failed | matches expectation |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'
+    ]
+    for (const r of this.rows) {
+      const dials = r.detail?.failedDials === undefined ? '–' : `${String(r.detail.dialsUntilSuccess ?? 'none')} / ${String(r.detail.failedDials)}`
+      const cells = [r.implementation, r.version, r.row, r.direction, `\`${r.outcome}\``, String(r.ok), r.ms == null ? '–' : String(r.ms), dials, r.pass ? 'yes' : '**no**']
+      lines.push(`| ${cells.map(cell).join(' | ')} |`)
+    }
+    writeFileSync(file, lines.join('\n') + '\n')
+  }
+
   writeJson (file: string): void {
     writeFileSync(file, JSON.stringify(this.rows.map(r => ({
       implementation: r.implementation, version: r.version, row: r.row, direction: r.direction, outcome: r.outcome, ok: r.ok, ms: r.ms, expected: r.expected, pass: r.pass, detail: r.detail
     })), null, 2))
   }
+}
+
+/** A Markdown table cell: pipes escaped, sequences kept on one line */
+function cell (s: string): string {
+  return s.replaceAll('|', '\\|')
 }
 
 function describe (e: Expectation): string {
