@@ -31,11 +31,11 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/core/sec"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
+	tptu "github.com/libp2p/go-libp2p/p2p/net/upgrader"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	noisepb "github.com/libp2p/go-libp2p/p2p/security/noise/pb"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
-	tptu "github.com/libp2p/go-libp2p/p2p/net/upgrader"
 	ma "github.com/multiformats/go-multiaddr"
 	"google.golang.org/protobuf/proto"
 )
@@ -112,6 +112,11 @@ func main() {
 	timeout := flag.Duration("timeout", 20*time.Second, "timeout of the dial (connect + ping + echo)")
 	exitAfterDial := flag.Bool("exit-after-dial", false, "exit after the dial instead of waiting for stdin to close")
 	probePayload := flag.String("probe-payload", "", "hex bytes: unmarshal them with go-libp2p's Noise payload type, print the result and exit")
+	// go-libp2p's default identify agent is the main module's path@version
+	// (p2p/protocol/identify/internal/user-agent), here our interop module's;
+	// applications built on go-libp2p set their own (kubo/…). This lets the
+	// matrix present the agent of go-libp2p itself.
+	userAgent := flag.String("user-agent", "", "identify agent version to announce (default: go-libp2p's, the main module path@version)")
 	flag.Parse()
 
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -130,7 +135,7 @@ func main() {
 		listen = stringList{"/ip4/127.0.0.1/tcp/0"}
 	}
 
-	h, err := libp2p.New(
+	opts := []libp2p.Option{
 		libp2p.ListenAddrStrings(listen...),
 		libp2p.Transport(tcp.NewTCPTransport),
 		libp2p.Security(noise.ID, newLoggingNoise),
@@ -139,7 +144,11 @@ func main() {
 		libp2p.DisableRelay(),
 		libp2p.DisableMetrics(),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
-	)
+	}
+	if *userAgent != "" {
+		opts = append(opts, libp2p.UserAgent(*userAgent))
+	}
+	h, err := libp2p.New(opts...)
 	if err != nil {
 		emit(map[string]any{"event": "fatal", "error": err.Error()})
 		os.Exit(2)

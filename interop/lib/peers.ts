@@ -7,18 +7,37 @@ import { spawn } from 'node:child_process'
 import { peerCommand } from '../build.mjs'
 import type { ChildProcess } from 'node:child_process'
 
-export type ImplName = 'go-libp2p' | 'rust-libp2p' | 'rust-libp2p-noise043' | 'py-libp2p' | 'js-libp2p+@libp2p/noise'
+export type ImplName = 'go-libp2p' | 'rust-libp2p' | 'rust-libp2p-noise043' | 'py-libp2p' | 'js-libp2p+@libp2p/noise' |
+'go-libp2p[agent:go-libp2p]' | 'rust-libp2p-noise043[agent:0.44.0]'
 
 export interface PeerImpl {
   name: ImplName
   /** The build.mjs peer id for external programs */
   build: 'go' | 'rust' | 'rust-noise043' | 'python' | 'js'
+  /** Extra arguments for its listener */
+  listenArgs?: string[]
+  /** Only these steps of the runner (default: all) */
+  steps?: string[]
+  /** The implementation this is a variant of (`--only` with the base name selects it too) */
+  base?: ImplName
+  /** Its identify agent names a Noise it does not run (row 5d) */
+  misidentified?: boolean
 }
+
+/** Steps whose result depends on what identify says about the peer */
+const AGENT_STEPS = ['4c', '5']
 
 export const IMPLEMENTATIONS: PeerImpl[] = [
   { name: 'go-libp2p', build: 'go' },
+  // go-libp2p's own default agent is the main module's path (here the interop program's,
+  // github.com/libp2p-noise-ech/interop/go@…): present go-libp2p's module path instead, as a
+  // binary built from go-libp2p itself would, to show GREASE against go-libp2p's Noise
+  { name: 'go-libp2p[agent:go-libp2p]', build: 'go', base: 'go-libp2p', listenArgs: ['--user-agent', 'github.com/libp2p/go-libp2p@v0.52.0'], steps: AGENT_STEPS },
   { name: 'rust-libp2p', build: 'rust' },
   { name: 'rust-libp2p-noise043', build: 'rust-noise043' },
+  // libp2p-noise 0.43 claiming identify 0.44 (libp2p 0.53, whose Noise takes an outer hello):
+  // what GREASE costs when an agent is wrong
+  { name: 'rust-libp2p-noise043[agent:0.44.0]', build: 'rust-noise043', base: 'rust-libp2p-noise043', listenArgs: ['--agent', 'rust-libp2p/0.44.0'], steps: ['5'], misidentified: true },
   { name: 'py-libp2p', build: 'python' },
   { name: 'js-libp2p+@libp2p/noise', build: 'js' }
 ]
@@ -122,7 +141,7 @@ async function stopProcess (child: ChildProcess, exited: Promise<number | null>)
 
 /** Start a listening peer of `impl` on 127.0.0.1 */
 export async function startListener (impl: PeerImpl, startTimeoutMs = 20_000): Promise<RunningPeer> {
-  const { child, buf, exited } = spawnProcess(impl, ['--listen', '/ip4/127.0.0.1/tcp/0'])
+  const { child, buf, exited } = spawnProcess(impl, ['--listen', '/ip4/127.0.0.1/tcp/0', ...(impl.listenArgs ?? [])])
   const listening = await buf.waitFor(l => l.event === 'listening', startTimeoutMs)
   if (listening == null) {
     await stopProcess(child, exited)

@@ -42,10 +42,12 @@ struct Args {
     echo_bytes: usize,
     timeout: Duration,
     exit_after_dial: bool,
+    /// identify agent version to announce instead of the default `rust-libp2p/<libp2p-identify version>`
+    agent: Option<String>,
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { listen: vec![], dial: None, echo_bytes: 1 << 20, timeout: Duration::from_secs(20), exit_after_dial: false };
+    let mut args = Args { listen: vec![], dial: None, echo_bytes: 1 << 20, timeout: Duration::from_secs(20), exit_after_dial: false, agent: None };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -54,6 +56,7 @@ fn parse_args() -> Args {
             "--echo-bytes" => args.echo_bytes = it.next().expect("--echo-bytes value").parse().expect("number"),
             "--timeout-ms" => args.timeout = Duration::from_millis(it.next().expect("--timeout-ms value").parse().expect("number")),
             "--exit-after-dial" => args.exit_after_dial = true,
+            "--agent" => args.agent = Some(it.next().expect("--agent value")),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -81,10 +84,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut swarm = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
         .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)?
-        .with_behaviour(|key| Behaviour {
-            ping: ping::Behaviour::new(ping::Config::new()),
-            identify: identify::Behaviour::new(identify::Config::new("/ipfs/id/1.0.0".to_string(), key.public())),
-            echo: echo::Behaviour::default(),
+        .with_behaviour(|key| {
+            let mut config = identify::Config::new("/ipfs/id/1.0.0".to_string(), key.public());
+            // --agent: present another version of rust-libp2p than the one that runs (the matrix's
+            // misidentified-peer row: what a wrong agent costs the GREASE rule)
+            if let Some(agent) = args.agent.clone() {
+                config = config.with_agent_version(agent);
+            }
+            Behaviour { ping: ping::Behaviour::new(ping::Config::new()), identify: identify::Behaviour::new(config), echo: echo::Behaviour::default() }
         })?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(60)))
         .build();
