@@ -122,6 +122,9 @@ export async function runNode (options: NodeOptions, io: CliIo, { signal, onRead
         return ech
       }],
       services: { identify: identify(), ping: ping(), echConfigs: echConfigExchange() },
+      // a standalone node is an exposed one: RUNBOOK §1d (more pending slots, a shorter upgrade
+      // timeout, libp2p's per-host rate kept) - measured against slowloris in benchmarks/slowloris.ts
+      connectionManager: { maxIncomingPendingConnections: 256, inboundUpgradeTimeout: 5_000, inboundConnectionThreshold: 5 },
       metrics: prometheusMetrics({ registry })
     }).catch((err: any) => {
       throw new CliUsageError(`cannot create the node: ${oneLine(err?.message ?? err)}`)

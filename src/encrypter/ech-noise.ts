@@ -297,6 +297,10 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       return secured
     } catch (err) {
       const typed = typedIoError(err)
+      if ((typed as Error)?.name === 'TimeoutError') {
+        // message 1 came (or was not read), message 3 did not: the stock path stalls too
+        this.monitor.stalled({ remoteAddr: attempt.remoteAddr, stage: 'handshake' })
+      }
       this.reporter.failed(attempt, typed, 'stock')
       throw typed
     }
