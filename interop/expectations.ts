@@ -98,7 +98,7 @@ export const EXPECTATIONS: Record<string, Row> = {
   '5d-grease-misidentified-failed-dials': {
     default: {
       ok: false,
-      outcome: seq('fallback:no-config', 'error:EchRefusedError', 'fallback:no-config', 'fallback:no-config', 'fallback:no-config'),
+      outcome: seq('fallback:no-config', 'error:EchRefusedError', 'fallback:address-refused', 'fallback:address-refused', 'fallback:address-refused'),
       dialsUntilSuccess: 1,
       failedDials: 1,
       note: 'what a wrong identify agent costs: one failed dial per address'
