@@ -265,7 +265,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
       await this.outbound.failed(attempt, plan, err, progress)
       throw err
     }
-    const secured = securedConnection(frames, result, this.components.upgrader, options, this.outbound.watchFirstFrame(attempt, plan))
+    const secured = securedConnection(frames, result, this.components.upgrader, options, this.outbound.watchFirstFrame(attempt))
     await this.outbound.succeeded(attempt, plan, result, secured.remotePeer)
     return secured
   }

@@ -45,9 +45,6 @@ export interface OutboundInit {
   grease: boolean
 }
 
-/** A responder that hangs up this soon after the handshake, before any frame, refused the outer hello */
-const EARLY_CLOSE_MS = 5000
-
 /** GREASE stands in for an offer only where there is no usable config; every other reason means stock Noise */
 const GREASE_REASONS: ReadonlySet<EchFallbackReason> = new Set(['no-config', 'expired-config', 'unusable-config'])
 
@@ -100,6 +97,10 @@ export class Outbound {
       } else {
         this.init.policy.recordSuccess(remotePeer)
       }
+      if (result.ech === 'rejected' && result.retryRecord == null) {
+        // an authenticated answer without ECH and without retry configs: stock Noise there
+        this.init.policy.recordStockResponder(remotePeer, addressOf(attempt), offered.config.raw)
+      }
     }
     this.init.reporter.secured(attempt, result.ech === 'not-offered' ? 'fallback' : result.ech, remotePeer, {
       configId: result.configId ?? offered?.config.configId,
@@ -146,25 +147,15 @@ export class Outbound {
   }
 
   /**
-   * What the first moments of a connection secured with our outer hello say:
-   * the responder's first transport frame shows it takes outer hellos; the
-   * responder hanging up first, within `EARLY_CLOSE_MS`, shows it does not
-   * (a Noise that checks message 1 only after message 3, as jvm-libp2p does)
+   * The responder's first transport frame shows that it took the outer hello
+   * (a Noise that checks message 1 only after message 3, as jvm-libp2p does,
+   * finishes the handshake and hangs up): only then does it count as taking
+   * outer hellos, which GREASE needs
    */
-  watchFirstFrame (attempt: Attempt, plan: OutboundPlan & { kind: 'ech' }): FirstFrameWatch | undefined {
-    const { remotePeer, remoteAddr } = attempt
+  watchFirstFrame (attempt: Attempt): FirstFrameWatch | undefined {
+    const { remotePeer } = attempt
     if (remotePeer == null) { return undefined }
-    const { policy, monitor } = this.init
-    const offered = plan.hello.kind === 'offer' ? plan.hello.offer : undefined
-    const secured = performance.now()
-    return {
-      firstFrame: () => { policy.recordOuterHelloCompleted(remotePeer, addressOf(attempt)) },
-      closedFirst: () => {
-        if (plan.require || performance.now() - secured > EARLY_CLOSE_MS) { return }
-        policy.recordRefusedAfterProof(remotePeer, addressOf(attempt), offered?.config.raw)
-        if (offered != null) { monitor.offerFailed({ remotePeer, remoteAddr, authenticated: true }) }
-      }
-    }
+    return { firstFrame: () => { this.init.policy.recordOuterHelloCompleted(remotePeer, addressOf(attempt)) } }
   }
 
   /**

@@ -29,14 +29,13 @@ export interface TransportCiphers {
 }
 
 /**
- * Told once whether the remote's first transport frame arrived before the
- * connection was closed by the remote or reset (nothing is said when this
- * side closes it cleanly first): a responder whose Noise verifies message 1
- * only after message 3 (jvm-libp2p) finishes the handshake and then hangs up
+ * Told when the remote's first transport frame arrives: the connection
+ * carries data, so the handshake really was taken (a Noise that checks
+ * message 1 only after message 3, as jvm-libp2p does, finishes the handshake
+ * and then hangs up without a frame)
  */
 export interface FirstFrameWatch {
   firstFrame(): void
-  closedFirst(): void
 }
 
 /** Counters the channel bumps, shaped like prom-client / libp2p `Counter`s */
@@ -75,7 +74,7 @@ class EncryptedMessageStream extends AbstractMessageStream {
       try {
         for (const frame of this.decoder.decode(evt.data)) {
           this.onData(this.decrypt(frame))
-          if (this.watch != null) { this.settle(true) }
+          if (this.watch != null) { this.settle() }
         }
       } catch (err: any) {
         this.abort(err)
@@ -83,9 +82,6 @@ class EncryptedMessageStream extends AbstractMessageStream {
     })
 
     this.stream.addEventListener('close', (evt: StreamCloseEvent) => {
-      // a clean close of our own says nothing; a remote close or a reset (which this side's transport
-      // reports as a local abort with the error) does
-      if (this.watch != null) { this.settle(evt.local === true && evt.error == null ? undefined : false) }
       if (evt.error != null) {
         if (evt.local === true) {
           this.abort(evt.error)
@@ -106,15 +102,11 @@ class EncryptedMessageStream extends AbstractMessageStream {
     })
   }
 
-  /** Report the first of: a frame from the remote (true), the remote closing (false), this side closing (undefined) */
-  private settle (firstFrame: boolean | undefined): void {
+  /** The remote's first frame: tell the watch, once */
+  private settle (): void {
     const watch = this.watch
     this.watch = undefined
-    if (firstFrame === true) {
-      watch?.firstFrame()
-    } else if (firstFrame === false) {
-      watch?.closedFirst()
-    }
+    watch?.firstFrame()
   }
 
   encrypt (chunk: Uint8Array | LibList): LibList {

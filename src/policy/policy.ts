@@ -211,15 +211,16 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
   }
 
   /**
-   * The responder proved itself in a handshake with our outer hello (the
-   * offered config, or none for GREASE), then hung up before its first
-   * transport frame — as a Noise that checks message 1 only after message 3
-   * does (jvm-libp2p): that address gets neither GREASE nor that config for a
-   * while (`config-refused`)
+   * The responder at `address` proved itself and answered our offer of
+   * `config` without ECH and without retry configs: it runs stock Noise there
+   * (this package always sends retry configs when it cannot open an offer).
+   * The config is not offered there again for a while (`config-refused`),
+   * which also spares a Noise that takes the outer hello in the handshake and
+   * then hangs up (jvm-libp2p) more than one failed dial
    */
-  recordRefusedAfterProof (peer: PeerId, address: string | undefined, config?: Uint8Array): void {
+  recordStockResponder (peer: PeerId, address: string | undefined, config: Uint8Array): void {
     if (address == null) { return }
-    this.log('%p hung up at %s right after a handshake with our outer hello: no outer hellos there for now', peer, address)
+    this.log('%p answered our offer at %s as stock Noise: stock Noise there for now', peer, address)
     this.refusals.refusedAfterProof(peer.toString(), address, config)
   }
 

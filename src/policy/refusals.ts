@@ -116,8 +116,8 @@ export class OuterHelloRefusals {
   }
 
   /**
-   * The peer, proven by a handshake with our outer hello, then hung up before
-   * its first transport frame: it does not take outer hellos there after all
+   * The peer, proven by a handshake with our outer hello, answered it as
+   * stock Noise: it does not take outer hellos there
    */
   refusedAfterProof (peer: string, address: string, config?: Uint8Array): void {
     this.addresses.set(key(peer, address), { state: 'proven', until: this.options.now() + this.options.intolerantMs, config })

@@ -406,32 +406,32 @@ describe('encrypter/outbound', function () {
       fresh.privateKey.destroy()
     })
 
-    it('a responder that finishes the handshake with our offer and hangs up before its first frame (as jvm-libp2p\'s Noise does) gets stock Noise there next (config-refused)', async () => {
+    it('a responder that answers our offer as stock Noise (rejected, no retry configs) gets stock Noise there next (config-refused); other addresses keep the offer', async () => {
       const s = await setup()
       const { plan, attempt } = await offered(s)
-      const watch = s.outbound.watchFirstFrame(attempt, plan)
-      watch?.closedFirst()
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'rejected' }), remote)
       expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'stock', reason: 'config-refused' })
-      // another address of the peer still gets the offer
       expect(summary(await s.outbound.plan('opportunistic', remote, '/ip4/198.51.100.7/tcp/4001'))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
+      // require mode is never subject to it
+      expect(summary(await s.outbound.plan('require', remote, addressOf(attempt)))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: true })
+    })
+
+    it('a responder that rejects our offer with retry configs runs this package: the new config is offered there next', async () => {
+      const s = await setup()
+      const { plan, attempt } = await offered(s)
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'rejected', retryRecord: await freshRecord() }), remote)
+      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
     })
 
     it('only the responder\'s first frame marks it as taking outer hellos (and so eligible for GREASE); the handshake alone does not', async () => {
       const s = await setup({ grease: true })
       const { plan, attempt } = await offered(s)
-      await s.outbound.succeeded(attempt, plan, result({ ech: 'rejected' }), remote)
+      await s.outbound.succeeded(attempt, plan, result({ ech: 'accepted', configId: echKey.config.configId }), remote)
       // no config any more: GREASE needs the peer to be known to take outer hellos
       await s.peerStore.merge(remote, { metadata: { [ECH_PEER_STORE_KEY]: undefined } })
       expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'stock', reason: 'no-config' })
-      s.outbound.watchFirstFrame(attempt, plan)?.firstFrame()
+      s.outbound.watchFirstFrame(attempt)?.firstFrame()
       expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'ech', reason: 'no-config', hello: 'grease', require: false })
-    })
-
-    it('require mode: a responder that hangs up after the handshake changes nothing', async () => {
-      const s = await setup()
-      const { plan, attempt } = await offered(s, 'require')
-      s.outbound.watchFirstFrame(attempt, plan)?.closedFirst()
-      expect(summary(await s.outbound.plan('opportunistic', remote, addressOf(attempt)))).to.deep.equal({ kind: 'ech', reason: undefined, hello: 'offer', require: false })
     })
 
     it('a stock handshake that cannot prove the peer (a bogus address) leaves the refusal on that address only', async () => {

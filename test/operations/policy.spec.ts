@@ -179,7 +179,7 @@ describe('operations: policy through the wrapper over TCP', function () {
       expect(a.ech!.monitor.getCounters().fallbacks).to.include({ 'address-refused': 1, 'config-refused': 1, 'breaker-open': 0 })
     })
 
-    it('a listener whose Noise finishes the handshake and then hangs up on an outer hello (as jvm-libp2p\'s does): the next dial to it goes stock (config-refused) and works', async () => {
+    it('a stock listener that finishes the handshake with our offer and then hangs up (as jvm-libp2p\'s Noise does): its answer without retry configs sends the next dial there to stock Noise (config-refused), which works', async () => {
       // a stock listener that drops its first secured connection, as a Noise that checks message 1 after message 3 would
       let dropped = 0
       const b = await node({ encrypter: 'stock', connectionGater: { denyInboundEncryptedConnection: async () => dropped++ === 0 } })
