@@ -1,0 +1,9 @@
+/** The size page with `echNoise()`: the same node as size-noise.ts, one encrypter swapped */
+import { ping } from '@libp2p/ping'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { echNoise } from 'libp2p-noise-ech'
+
+const node = await createLibp2p({ transports: [webSockets()], connectionEncrypters: [echNoise()], streamMuxers: [yamux()], services: { ping: ping() } })
+Object.assign(globalThis, { node })
