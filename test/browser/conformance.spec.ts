@@ -51,24 +51,28 @@ async function call<T = any> (page: Page, name: string, ...args: unknown[]): Pro
 
 describeInBrowser('browser: conformance vectors on the browser backend in Chromium', function () {
   this.timeout(120_000)
-  let served: BundledPage
-  let browser: BrowserSession
+  // one holder, assigned once: the tests made in loops below read it
+  const session: { served?: BundledPage, browser?: BrowserSession } = {}
+  const page = (): Page => {
+    if (session.browser == null) { throw new Error('Chromium did not start') }
+    return session.browser.page
+  }
 
   before(async () => {
-    served = await servePage('test/browser/pages/conformance.ts')
-    browser = await launchBrowser()
-    await browser.page.goto(served.url)
-    await browser.page.waitForFunction(() => (globalThis as any).conformance != null)
+    session.served = await servePage('test/browser/pages/conformance.ts')
+    session.browser = await launchBrowser()
+    await page().goto(session.served.url)
+    await page().waitForFunction(() => (globalThis as any).conformance != null)
   })
 
   after(async () => {
-    expect(browser?.errors ?? []).to.deep.equal([])
-    await browser?.close()
-    await served?.close()
+    expect(session.browser?.errors ?? []).to.deep.equal([])
+    await session.browser?.close()
+    await session.served?.close()
   })
 
   it('the page runs the browser backend', async () => {
-    expect(await call(browser.page, 'provider')).to.equal('browser')
+    expect(await call(page(), 'provider')).to.equal('browser')
   })
 
   it('runs the three base-mode X25519 vectors (AES-128-GCM, ChaCha20-Poly1305, export-only)', () => {
@@ -77,7 +81,7 @@ describeInBrowser('browser: conformance vectors on the browser backend in Chromi
 
   for (const v of HPKE) {
     it(`RFC 9180 DHKEM(X25519) aead 0x${v.aead_id.toString(16)}: keys, encap/decap, key schedule, every seal, open and export`, async () => {
-      const got = await call(browser.page, 'hpkeVector', v)
+      const got = await call(page(), 'hpkeVector', v)
       expect(got).to.deep.equal({
         skEm: v.skEm,
         pkEm: v.pkEm,
@@ -101,12 +105,12 @@ describeInBrowser('browser: conformance vectors on the browser backend in Chromi
 
   for (const [i, v] of XWING.entries()) {
     it(`X-Wing draft vector ${i}: key from seed, encap with eseed, decap`, async () => {
-      expect(await call(browser.page, 'xwingVector', v)).to.deep.equal({ pk: v.pk, ct: v.ct, ss: v.ss, decap: v.ss })
+      expect(await call(page(), 'xwingVector', v)).to.deep.equal({ pk: v.pk, ct: v.ct, ss: v.ss, decap: v.ss })
     })
   }
 
   it('reproduces every handshake transcript of docs/PROTOCOL.md §9 byte for byte', async () => {
-    const kats = await call(browser.page, 'kats')
+    const kats = await call(page(), 'kats')
     expect(Object.keys(kats.cases)).to.deep.equal(Object.keys(KATS.cases))
     for (const name of Object.keys(KATS.cases)) {
       expect(kats.cases[name], name).to.deep.equal(KATS.cases[name])
