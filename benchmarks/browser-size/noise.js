@@ -1,4 +1,4 @@
-/** The size page with stock `noise()`: the same node as size-ech.ts, one encrypter swapped */
+// The size page with stock noise(): the same node as ech.js, one encrypter swapped
 import { noise } from '@chainsafe/libp2p-noise'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'

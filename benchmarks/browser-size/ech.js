@@ -1,4 +1,5 @@
-/** The size page with `echNoise()`: the same node as size-noise.ts, one encrypter swapped */
+// The size page with echNoise(): the same node as noise.js, one encrypter swapped
+// (plain JavaScript, so every bundler takes it without a loader)
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
