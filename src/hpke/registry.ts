@@ -100,13 +100,21 @@ export function requireKemLoaded (kem: KemInfo): void {
 }
 
 /**
- * Load a KEM's implementation, by id or name, so the synchronous API can use
- * it; resolves at once for a KEM that is always there (X25519). Throws
+ * Load a KEM's implementation, by id (`0x647a`) or name (`'x-wing'`), so the
+ * synchronous API (`echKeyFromPem`, `decodeStoredEchKey`) can use it. X-Wing
+ * is loaded on first use; the package's async paths (key generation and
+ * loading, the peer-store lookup that makes an offer) call this themselves.
+ * Resolves at once for a KEM that is always there (X25519). Throws
  * `InvalidParametersError` for a KEM this package does not know, and
  * `HpkeKemLoadError` when the import fails (in a browser: the chunk could
  * not be fetched; a later call tries again).
  */
-export async function loadKem (kem: number | string): Promise<Kem> {
+export async function loadKem (kem: number | string): Promise<void> {
+  await importKem(kem)
+}
+
+/** `loadKem`, resolving to the loaded KEM (internal) */
+export async function importKem (kem: number | string): Promise<Kem> {
   const known = typeof kem === 'number' ? getKem(kem) : getKemByName(kem)
   if (known == null) {
     throw new InvalidParametersError(`Unknown KEM ${typeof kem === 'number' ? `0x${kem.toString(16).padStart(4, '0')}` : `"${kem}"`}`)

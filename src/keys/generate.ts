@@ -7,7 +7,7 @@ import { createEchConfig } from '../config/create.js'
 import { equalBytes } from '../crypto/bytes.js'
 import { defaultProvider } from '../crypto/default.js'
 import { AEAD_ID, KDF_ID } from '../hpke/kem.js'
-import { getKem, getKemByName, loadKem, requireKemLoaded } from '../hpke/registry.js'
+import { getKem, getKemByName, importKem, requireKemLoaded } from '../hpke/registry.js'
 import { EchConfigIdExhaustedError, EchKeyDecodeError, EchKeyOptionsError, EchUnsupportedKemError } from './errors.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from '../config/types.js'
 import type { CryptoProvider } from '../crypto/provider.js'
@@ -147,7 +147,7 @@ export function optionsLike (config: EchConfig): Partial<GenerateEchKeyOptions> 
 export async function generateEchKey (options: GenerateEchKeyOptions = {}): Promise<EchKey> {
   const provider = options.provider ?? defaultProvider
   // X-Wing's implementation is imported on first use (hpke/registry.ts)
-  const kem = await loadKem(resolveKem(options.kem ?? DEFAULT_KEM).id)
+  const kem = await importKem(resolveKem(options.kem ?? DEFAULT_KEM).id)
   const avoid = new Set(options.avoidConfigIds ?? [])
   let configId: number
   if (options.configId != null) {

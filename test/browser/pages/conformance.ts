@@ -10,7 +10,7 @@ import { toString, fromString } from 'uint8arrays'
 import { defaultProvider } from '../../../src/crypto/default.js'
 import { setupBaseR, setupBaseS } from '../../../src/hpke/hpke.js'
 import { keySchedule, resolveSuite } from '../../../src/hpke/key-schedule.js'
-import { getKem, loadKem } from '../../../src/hpke/registry.js'
+import { getKem, importKem } from '../../../src/hpke/registry.js'
 import { allKats } from '../../ech/kat.js'
 
 const hex = (s: string): Uint8Array => fromString(s, 'base16')
@@ -62,7 +62,7 @@ function hpkeVector (v: HpkeVector): Record<string, unknown> {
 /** One X-Wing draft vector: key from seed, encapsulation with eseed, decapsulation (the KEM loaded on first use) */
 async function xwingVector (v: { seed: string, eseed: string, ct: string }): Promise<Record<string, string>> {
   const provider = defaultProvider
-  const kem = await loadKem('x-wing')
+  const kem = await importKem('x-wing')
   const { xwingEncapsulationSeed } = await import('../../../src/hpke/kems/x-wing.js')
   const sk = kem.importPrivateKey(provider, hex(v.seed))
   const e = kem.encap(provider, kem.importPublicKey(provider, sk.publicKey), xwingEncapsulationSeed(hex(v.eseed)))
