@@ -75,10 +75,10 @@ export class HpkeDestroyedError extends HpkeError {
 
 /**
  * A KEM this package knows but whose implementation is loaded on first use
- * (X-Wing, `loadKem`) was used synchronously before it was loaded. Not an
- * `HpkeError`: it is about the order of calls, not HPKE, and is exported.
+ * (X-Wing, `loadKem`) was used synchronously before it was loaded
  */
-export class HpkeKemNotLoadedError extends Error {
+export class HpkeKemNotLoadedError extends HpkeError {
+  /** Checked by callers as `err.name` */
   static name = 'HpkeKemNotLoadedError'
 
   constructor (message = 'HPKE KEM is not loaded yet: await loadKem() first', options?: ErrorOptions) {
@@ -88,7 +88,8 @@ export class HpkeKemNotLoadedError extends Error {
 }
 
 /** Loading a KEM's implementation failed (in a browser: its chunk could not be fetched) */
-export class HpkeKemLoadError extends Error {
+export class HpkeKemLoadError extends HpkeError {
+  /** Checked by callers as `err.name` */
   static name = 'HpkeKemLoadError'
 
   constructor (message = 'HPKE KEM implementation could not be loaded', options?: ErrorOptions) {
