@@ -71,8 +71,10 @@ describeInBrowser('browser: conformance vectors on the browser backend in Chromi
     await session.served?.close()
   })
 
-  it('the page runs the browser backend', async () => {
+  it('the page runs the browser backend; the nodeProvider export is there and throws NodeCryptoUnavailableError', async () => {
     expect(await call(page(), 'provider')).to.equal('browser')
+    const name = 'NodeCryptoUnavailableError'
+    expect(await call(page(), 'nodeProviderInBrowser')).to.deep.equal({ randomBytes: name, sha256: name, x25519Generate: name, aead: name, noiseCipher: name })
   })
 
   it('runs the three base-mode X25519 vectors (AES-128-GCM, ChaCha20-Poly1305, export-only)', () => {

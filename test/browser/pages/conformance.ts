@@ -11,6 +11,7 @@ import { defaultProvider } from '../../../src/crypto/default.js'
 import { setupBaseR, setupBaseS } from '../../../src/hpke/hpke.js'
 import { keySchedule, resolveSuite } from '../../../src/hpke/key-schedule.js'
 import { getKem, importKem } from '../../../src/hpke/registry.js'
+import { nodeProvider } from '../../../src/index.js'
 import { allKats } from '../../ech/kat.js'
 
 const hex = (s: string): Uint8Array => fromString(s, 'base16')
@@ -73,4 +74,23 @@ async function kats (): Promise<Record<string, unknown>> {
   return allKats(defaultProvider)
 }
 
-Object.assign(globalThis, { conformance: { provider: () => defaultProvider.name, hpkeVector, xwingVector, kats } })
+/** What the package's `nodeProvider` export does in a browser bundle: `err.name` per operation */
+function nodeProviderInBrowser (): Record<string, string> {
+  const name = (fn: () => unknown): string => {
+    try {
+      fn()
+      return 'no error'
+    } catch (err: any) {
+      return err?.name
+    }
+  }
+  return {
+    randomBytes: name(() => nodeProvider.randomBytes(1)),
+    sha256: name(() => nodeProvider.sha256(new Uint8Array(1))),
+    x25519Generate: name(() => nodeProvider.x25519Generate()),
+    aead: name(() => nodeProvider.aead('aes-128-gcm')),
+    noiseCipher: name(() => nodeProvider.noiseCipher?.seal(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), new Uint8Array(1)))
+  }
+}
+
+Object.assign(globalThis, { conformance: { provider: () => defaultProvider.name, nodeProviderInBrowser, hpkeVector, xwingVector, kats } })
