@@ -8,6 +8,8 @@ export default {
     timeout: 60000
   },
   dependencyCheck: {
+    // benchmarks/browser-size/ech.js imports this package by its own name, as an application would
+    ignore: ['libp2p-noise-ech'],
     // examples and benchmarks are run from the checkout with dev dependencies
     productionIgnorePatterns: [
       '/benchmarks',

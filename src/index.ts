@@ -35,8 +35,12 @@ export { InboundLimitError } from './encrypter/errors.js'
 export type { OpenBudgetInit } from './encrypter/open-budget.js'
 export { nodeProvider } from './crypto/node.js'
 export { nobleProvider } from './crypto/noble.js'
+export { browserProvider } from './crypto/browser.js'
+export { NodeCryptoUnavailableError } from './crypto/errors.js'
 export type { CryptoProvider, Aead, AeadId, DhPrivateKey, DhPublicKey, NoiseCipher } from './crypto/provider.js'
 export type { KemPrivateKey } from './hpke/kem.js'
+export { loadKem } from './hpke/registry.js'
+export { HpkeKemLoadError, HpkeKemNotLoadedError } from './hpke/errors.js'
 export { EchPolicy, EchPolicyConfigError, rolloutBucket, ENV_ENABLED, ENV_ROLLOUT_PERCENTAGE } from './policy/index.js'
 export type {
   PolicyDecision, PolicyState, BreakerInfo, BreakerState, BreakerEventDetail, EchPolicyInit, EchPolicyOptions, EchPolicyComponents, EchPolicyEvents,

@@ -90,10 +90,10 @@ export async function loadEchKey (file: string, io: CliIo): Promise<EchKey> {
   } catch (err: any) {
     throw new CliUsageError(`cannot read key file ${file}: ${errorCode(err)}`)
   }
-  const { echKeyFromPem } = await import('../keys/pem.js')
+  const { loadEchKeyFromPem } = await import('../keys/pem.js')
   let key
   try {
-    key = echKeyFromPem(text)
+    key = await loadEchKeyFromPem(text)
   } catch (err: any) {
     const cause = err?.cause?.message != null ? ` (${oneLine(err.cause.message)})` : ''
     throw new CliUsageError(`invalid key file ${file}: ${oneLine(err?.message ?? err)}${cause}`)

@@ -4,7 +4,7 @@
  * Made once per stored value (the peer-store view caches it), so a dial
  * neither re-parses the config nor re-imports the key nor re-picks the suite.
  */
-import { getKem, isSupportedCipherSuite } from '../hpke/registry.js'
+import { getKem, isSupportedCipherSuite, loadKem } from '../hpke/registry.js'
 import { parseEchConfigList } from './codec.js'
 import { EchConfigUnusableError } from './errors.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from './types.js'
@@ -66,4 +66,17 @@ export function selectOffer (provider: CryptoProvider, configList: Uint8Array, e
     }
   }
   return undefined
+}
+
+/**
+ * `selectOffer`, then the offer's KEM loaded: X-Wing's implementation is
+ * imported on first use (`hpke/registry.ts`), and the handshake that uses
+ * the offer is synchronous. Throws `HpkeKemLoadError` when the load fails.
+ */
+export async function loadOffer (provider: CryptoProvider, configList: Uint8Array, expiresAt?: number, kemIds?: ReadonlySet<number>): Promise<EchOffer | undefined> {
+  const offer = selectOffer(provider, configList, expiresAt, kemIds)
+  if (offer != null) {
+    await loadKem(offer.config.kemId)
+  }
+  return offer
 }

@@ -23,7 +23,7 @@
  */
 import { equalBytes } from '../crypto/bytes.js'
 import { isWireConfigList } from './codec.js'
-import { selectOffer } from './offer.js'
+import { loadOffer } from './offer.js'
 import { EchRecordRollbackError, openSignedConfigRecord } from './record.js'
 import type { EchOffer } from './offer.js'
 import type { CryptoProvider } from '../crypto/provider.js'
@@ -247,7 +247,7 @@ export class PeerConfigStore {
    */
   async storeSignedRecord (peer: PeerId, record: Uint8Array, options: StoreSignedRecordOptions = {}): Promise<StoreSignedRecordResult> {
     const opened = await openSignedConfigRecord(record, peer, { now: this.now() })
-    const offer = selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds)
+    const offer = await loadOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds)
     return withPeerConfigLock(this.peerStore, peer, async () => {
       const current = await readStoredConfig(this.peerStore, peer, options)
       const reason = await this.keepStored(peer, record, opened.issuedAt, current, options.keepConfigList === true)
@@ -294,10 +294,10 @@ export class PeerConfigStore {
     try {
       if (isWireConfigList(stored)) {
         // an announced list expires; an application-given one does not
-        return { offer: selectOffer(this.provider, stored, announcedListExpiry(this.provider, stored, announcedExpiry), this.kemIds) }
+        return { offer: await loadOffer(this.provider, stored, announcedListExpiry(this.provider, stored, announcedExpiry), this.kemIds) }
       }
       const opened = await openSignedConfigRecord(stored, peer, { now: this.now() })
-      return { offer: selectOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds) }
+      return { offer: await loadOffer(this.provider, opened.configList, opened.expiresAt * 1000, this.kemIds) }
     } catch (err: any) {
       // a bad stored value must not break dialing: log it and dial without ECH
       this.log.error('ignoring unusable ECH config stored for %p - %e', peer, err)

@@ -1,8 +1,10 @@
 /**
  * The small crypto-provider interface that HPKE (RFC 9180) and the Noise
- * state machine are written against. Two backends implement it:
- * `node:crypto` (synchronous, native, the fast path on Node) and
- * `@noble/*` (portable, pure JS). Protocol code never asks which backend it
+ * state machine are written against. Three backends implement it:
+ * `node:crypto` (synchronous, native, the fast path on Node), `@noble/*`
+ * (portable, pure JS) and the browser backend (`browser.ts`: native
+ * randomness, `@noble/*` for the rest, because the interface is synchronous
+ * and WebCrypto's `subtle` is not). Protocol code never asks which backend it
  * has: anything platform-specific (key handles, which cipher is fastest for a
  * frame size) stays behind this interface.
  *
@@ -69,12 +71,12 @@ export interface NoiseCipher {
 }
 
 /**
- * The primitives HPKE and the Noise state machine need; pass `nodeProvider` or `nobleProvider` as
- * `EchNoiseInit.provider`
+ * The primitives HPKE and the Noise state machine need, all synchronous; pass `nodeProvider`,
+ * `nobleProvider` or `browserProvider` as `EchNoiseInit.provider`
  */
 export interface CryptoProvider {
   /** Which backend this is */
-  readonly name: 'node' | 'noble'
+  readonly name: 'node' | 'noble' | 'browser'
   /** Cryptographically secure random bytes */
   randomBytes(length: number): Uint8Array
   /** SHA-256 over the concatenation of the parts */

@@ -72,3 +72,28 @@ export class HpkeDestroyedError extends HpkeError {
     this.name = 'HpkeDestroyedError'
   }
 }
+
+/**
+ * A KEM this package knows but whose implementation is loaded on first use
+ * (X-Wing, `loadKem`) was used synchronously before it was loaded
+ */
+export class HpkeKemNotLoadedError extends HpkeError {
+  /** Checked by callers as `err.name` */
+  static name = 'HpkeKemNotLoadedError'
+
+  constructor (message = 'HPKE KEM is not loaded yet: await loadKem() first', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'HpkeKemNotLoadedError'
+  }
+}
+
+/** Loading a KEM's implementation failed (in a browser: its chunk could not be fetched) */
+export class HpkeKemLoadError extends HpkeError {
+  /** Checked by callers as `err.name` */
+  static name = 'HpkeKemLoadError'
+
+  constructor (message = 'HPKE KEM implementation could not be loaded', options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'HpkeKemLoadError'
+  }
+}

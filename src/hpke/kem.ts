@@ -28,7 +28,11 @@ export interface Encapsulation {
   enc: Uint8Array
 }
 
-export interface Kem {
+/**
+ * What the registry knows of every KEM without loading its implementation
+ * (RFC 9180 §7.1 `Npk`, `Nenc`, `Nsk`, `Nsecret`)
+ */
+export interface KemInfo {
   readonly id: number
   /** Short name used by the CLI and options, e.g. `x25519`, `x-wing` */
   readonly name: string
@@ -36,6 +40,9 @@ export interface Kem {
   readonly encLength: number
   readonly privateKeyLength: number
   readonly sharedSecretLength: number
+}
+
+export interface Kem extends KemInfo {
   generateKeyPair(provider: CryptoProvider): KemPrivateKey
   /** RFC 9180 DeriveKeyPair; deterministic, for vectors */
   deriveKeyPair(provider: CryptoProvider, ikm: Uint8Array): KemPrivateKey

@@ -7,7 +7,7 @@ import { createEchConfig } from '../config/create.js'
 import { equalBytes } from '../crypto/bytes.js'
 import { defaultProvider } from '../crypto/default.js'
 import { AEAD_ID, KDF_ID } from '../hpke/kem.js'
-import { getKem, getKemByName } from '../hpke/registry.js'
+import { getKem, getKemByName, importKem, requireKemLoaded } from '../hpke/registry.js'
 import { EchConfigIdExhaustedError, EchKeyDecodeError, EchKeyOptionsError, EchUnsupportedKemError } from './errors.js'
 import type { EchConfig, HpkeSymmetricCipherSuite } from '../config/types.js'
 import type { CryptoProvider } from '../crypto/provider.js'
@@ -146,7 +146,8 @@ export function optionsLike (config: EchConfig): Partial<GenerateEchKeyOptions> 
 /** Make a fresh ECH key and its ECHConfig */
 export async function generateEchKey (options: GenerateEchKeyOptions = {}): Promise<EchKey> {
   const provider = options.provider ?? defaultProvider
-  const kem = resolveKem(options.kem ?? DEFAULT_KEM)
+  // X-Wing's implementation is imported on first use (hpke/registry.ts)
+  const kem = await importKem(resolveKem(options.kem ?? DEFAULT_KEM).id)
   const avoid = new Set(options.avoidConfigIds ?? [])
   let configId: number
   if (options.configId != null) {
@@ -186,7 +187,8 @@ export async function generateEchKey (options: GenerateEchKeyOptions = {}): Prom
  * Rebuild an `EchKey` from a config and its serialized private key (RFC 9180
  * `SerializePrivateKey`), as read back from a PEM file or the datastore.
  * Such input is untrusted: the key must belong to a KEM we implement and its
- * public half must be the config's `public_key`.
+ * public half must be the config's `public_key`. Synchronous: an X-Wing key
+ * needs `await loadKem('x-wing')` first (`HpkeKemNotLoadedError` otherwise).
  */
 export function echKeyFromSecret (config: EchConfig, secret: Uint8Array, createdAt: number, provider: CryptoProvider = defaultProvider): EchKey {
   let kem: Kem
@@ -195,6 +197,8 @@ export function echKeyFromSecret (config: EchConfig, secret: Uint8Array, created
   } catch (err) {
     throw new EchKeyDecodeError('Key uses an unsupported KEM', { cause: err })
   }
+  // a KEM loaded on first use (X-Wing) must be loaded first: a sequencing error, not bad input
+  requireKemLoaded(kem)
   let privateKey: KemPrivateKey
   try {
     privateKey = kem.importPrivateKey(provider, secret)

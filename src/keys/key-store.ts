@@ -8,7 +8,7 @@
  * live-key cap) is deleted: nothing of it stays at rest.
  */
 import { Key } from 'interface-datastore'
-import { decodeStoredEchKeyRecord, encodeStoredEchKey } from './stored-key.js'
+import { encodeStoredEchKey, loadStoredEchKeyRecord } from './stored-key.js'
 import type { EchKey } from './generate.js'
 import type { CryptoProvider } from '../crypto/provider.js'
 import type { Logger } from '@libp2p/interface'
@@ -45,7 +45,7 @@ export class EchKeyStore {
     try {
       for await (const { key: dsKey, value } of this.datastore.query({ prefix: this.namespace })) {
         try {
-          found.push({ ...decodeStoredEchKeyRecord(value, this.provider), dsKey })
+          found.push({ ...await loadStoredEchKeyRecord(value, this.provider), dsKey })
         } catch (err) {
           this.log.error('skipping unreadable ECH key %s - %e', dsKey, err)
         }

@@ -11,7 +11,7 @@ import { OID_XWING, pkcs8ToXWingPrivateKey, x25519PrivateKeyToPkcs8, xwingPrivat
 import { equalBytes } from '../crypto/bytes.js'
 import { defaultProvider } from '../crypto/default.js'
 import { KEM_ID } from '../hpke/kem.js'
-import { getKem } from '../hpke/registry.js'
+import { getKem, loadKem, requireKemLoaded } from '../hpke/registry.js'
 import { EchKeyDecodeError, EchUnsupportedKemError } from './errors.js'
 import { createEchKey } from './generate.js'
 import type { EchKey } from './generate.js'
@@ -80,20 +80,52 @@ function pemPrivateKey (pem: EchPem): { kemId: number, secret: Uint8Array } {
 /**
  * Read an ECH key from PEM text. The file's ECHCONFIG block may list several
  * configs; the key's config is the usable one whose public_key belongs to the
- * PRIVATE KEY block.
+ * PRIVATE KEY block. Synchronous: an X-Wing key needs `loadEchKeyFromPem` or
+ * `await loadKem('x-wing')` first (`HpkeKemNotLoadedError` otherwise).
  */
 export function echKeyFromPem (text: string, options: EchKeyFromPemOptions = {}): EchKey {
-  let pem: EchPem
+  return keyFromPem(parsePem(text), options)
+}
+
+/**
+ * `echKeyFromPem` after loading the key's KEM: X-Wing's implementation is
+ * imported on first use (`loadKem`), which the synchronous reader cannot do
+ */
+export async function loadEchKeyFromPem (text: string, options: EchKeyFromPemOptions = {}): Promise<EchKey> {
+  const pem = parsePem(text)
+  if (pem.privateKey == null && pem.privateKeyAlgorithm === OID_XWING) {
+    try {
+      await loadKem(KEM_ID.X_WING)
+    } catch (err) {
+      pem.privateKeyPkcs8?.fill(0)
+      throw err
+    }
+  }
+  return keyFromPem(pem, options)
+}
+
+function parsePem (text: string): EchPem {
   try {
-    pem = parseEchPem(text)
+    return parseEchPem(text)
   } catch (err) {
     throw new EchKeyDecodeError('Malformed ECH PEM file', { cause: err })
   }
+}
+
+function keyFromPem (pem: EchPem, options: EchKeyFromPemOptions): EchKey {
   const { kemId, secret } = pemPrivateKey(pem)
   const kem = getKem(kemId)
   /* c8 ignore next 3 - x25519 and x-wing are always registered */
   if (kem == null) {
     throw new EchUnsupportedKemError()
+  }
+  try {
+    // a KEM loaded on first use (X-Wing) must be loaded first: a sequencing error, not bad input
+    requireKemLoaded(kem)
+  } catch (err) {
+    secret.fill(0)
+    pem.privateKeyPkcs8?.fill(0)
+    throw err
   }
   let privateKey: KemPrivateKey
   try {

@@ -23,6 +23,7 @@
  */
 import { parseEchConfigList } from '../config/codec.js'
 import { defaultProvider } from '../crypto/default.js'
+import { getKem, loadKem } from '../hpke/registry.js'
 import { EchKeyDecodeError, EchKeyOptionsError } from './errors.js'
 import { echKeyFromSecret } from './generate.js'
 import type { EchKey } from './generate.js'
@@ -94,8 +95,16 @@ function readOneConfig (list: Uint8Array): EchConfig {
   return configs.usable[0]
 }
 
-/** Read a stored key (version 1 or 2) back with its expiry; throws EchKeyDecodeError on anything unexpected */
-export function decodeStoredEchKeyRecord (bytes: Uint8Array, provider: CryptoProvider = defaultProvider): StoredEchKeyRecord {
+interface StoredFields {
+  createdAt: number
+  expiresAt?: number
+  config: EchConfig
+  secretStart: number
+  secretEnd: number
+}
+
+/** The checked fields of a stored key, the private key left in place */
+function readStoredFields (bytes: Uint8Array): StoredFields {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength < 1) {
     throw new EchKeyDecodeError('Stored ECH key is truncated')
   }
@@ -114,13 +123,35 @@ export function decodeStoredEchKeyRecord (bytes: Uint8Array, provider: CryptoPro
     throw new EchKeyDecodeError('Stored ECH key has a bad private key length')
   }
   const config = readOneConfig(bytes.subarray(header + secretLength))
-  const secret = bytes.slice(header, header + secretLength)
+  return { createdAt, expiresAt, config, secretStart: header, secretEnd: header + secretLength }
+}
+
+/**
+ * Read a stored key (version 1 or 2) back with its expiry; throws
+ * EchKeyDecodeError on anything unexpected. Synchronous: an X-Wing key needs
+ * `loadStoredEchKeyRecord` or `await loadKem('x-wing')` first.
+ */
+export function decodeStoredEchKeyRecord (bytes: Uint8Array, provider: CryptoProvider = defaultProvider): StoredEchKeyRecord {
+  const { createdAt, expiresAt, config, secretStart, secretEnd } = readStoredFields(bytes)
+  const secret = bytes.slice(secretStart, secretEnd)
   try {
     const key = echKeyFromSecret(config, secret, createdAt, provider)
     return expiresAt == null ? { key } : { key, expiresAt }
   } finally {
     secret.fill(0)
   }
+}
+
+/**
+ * `decodeStoredEchKeyRecord` after loading the key's KEM (X-Wing's
+ * implementation is imported on first use, `loadKem`)
+ */
+export async function loadStoredEchKeyRecord (bytes: Uint8Array, provider: CryptoProvider = defaultProvider): Promise<StoredEchKeyRecord> {
+  const { config } = readStoredFields(bytes)
+  if (getKem(config.kemId) != null) {
+    await loadKem(config.kemId)
+  }
+  return decodeStoredEchKeyRecord(bytes, provider)
 }
 
 /** Read a stored key back; throws EchKeyDecodeError on anything unexpected */

@@ -1,10 +1,11 @@
 /**
- * The two crypto backends agree with each other and with known answers
+ * The three crypto backends agree with each other and with known answers
  * (FIPS 180-2, RFC 4231, RFC 7748), and both refuse small-order X25519
  * public keys (RFC 7748 §6.1) and wrong-length inputs.
  */
 import { expect } from 'aegir/chai'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { browserProvider } from '../../src/crypto/browser.js'
 import { assertNonZeroSharedSecret, constantTimeEqual } from '../../src/crypto/bytes.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
@@ -14,7 +15,7 @@ const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 
-const providers = [nodeProvider, nobleProvider]
+const providers = [nodeProvider, nobleProvider, browserProvider]
 
 /** Public keys whose X25519 output is all zeros for every scalar (RFC 7748 §6.1; as rejected by Go and libsodium) */
 const SMALL_ORDER_POINTS = [

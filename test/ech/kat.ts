@@ -5,11 +5,9 @@
  * transport keys recorded. `npx tsx test/ech/kat.ts` rewrites
  * `test/fixtures/handshake-kat.json`; kat.spec.ts checks against it.
  */
-import fs from 'node:fs'
-import path from 'node:path'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { toString } from 'uint8arrays'
+import { fromString, toString } from 'uint8arrays'
 import { createEchConfig } from '../../src/config/create.js'
 import { createEchOffer } from '../../src/config/offer.js'
 import { nodeProvider } from '../../src/crypto/node.js'
@@ -25,8 +23,12 @@ import type { LengthPrefixedStream } from '@libp2p/utils'
 const hex = (b: Uint8Array): string => toString(b, 'base16')
 const fill = (byte: number): Uint8Array => new Uint8Array(32).fill(byte)
 
-/** The fixture, resolved from the package root (aegir and mocha run there; dist/ holds no JSON) */
-export const KAT_FIXTURE = path.resolve(process.cwd(), 'test/fixtures/handshake-kat.json')
+/**
+ * The fixture, relative to the package root (aegir and mocha run there;
+ * dist/ holds no JSON). Nothing here touches the file system at import, so
+ * the browser suite runs these transcripts in Chromium too.
+ */
+export const KAT_FIXTURE = 'test/fixtures/handshake-kat.json'
 
 export const KAT_INPUTS = {
   initiator_identity_seed: hex(fill(0x01)),
@@ -68,7 +70,7 @@ function greaseRandom (): (n: number) => Uint8Array {
 }
 
 export async function runKat (which: KatCase, provider: CryptoProvider = nodeProvider): Promise<Record<string, unknown>> {
-  const x = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
+  const x = (s: string): Uint8Array => fromString(s, 'base16')
   const iId = await generateKeyPairFromSeed('Ed25519', x(KAT_INPUTS.initiator_identity_seed))
   const rId = await generateKeyPairFromSeed('Ed25519', x(KAT_INPUTS.responder_identity_seed))
   const rPeer = peerIdFromPrivateKey(rId)
@@ -169,7 +171,8 @@ export async function allKats (provider?: CryptoProvider): Promise<Record<string
   return { inputs: KAT_INPUTS, cases }
 }
 
-if (process.argv[1]?.endsWith('kat.ts') === true) {
+if (globalThis.process?.argv[1]?.endsWith('kat.ts') === true) {
+  const fs = await import('node:fs')
   fs.writeFileSync(KAT_FIXTURE, JSON.stringify(await allKats(), null, 2) + '\n')
   process.stdout.write(`wrote ${KAT_FIXTURE}\n`)
 }

@@ -2,23 +2,22 @@
  * The dashboard in headless Chromium (Debian's `/usr/bin/chromium`, driven
  * by playwright-core): paste a read token, see the node's peer id and
  * handshake counts arrive, with no CSP violation, and a screenshot that is
- * not blank. Without Chromium this FAILS: CI installs it.
+ * not blank. Without Chromium, `npm test` skips it with the other browser
+ * suites (one line says how to run them); `npm run test:browser` FAILS.
  */
-import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'aegir/chai'
 import { chromium } from 'playwright-core'
 import { decodeBase64 } from '../../src/config/base64.js'
+import { CHROMIUM, CHROMIUM_ARGS, describeInBrowser } from '../browser/chromium.js'
 import { READ_TOKEN, createEchNode, startHarness } from './fixtures.js'
 import type { Harness } from './fixtures.js'
 import type { EchNoise } from '../../src/index.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Browser, Page } from 'playwright-core'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 export const SCREENSHOT = join(tmpdir(), 'libp2p-noise-ech-gateway', 'dashboard.png')
 
 /** Distinct colours and the share of the most common one, over a grid of pixels of a PNG (decoded by the browser) */
@@ -54,7 +53,7 @@ function cellTexts (rows: Element[]): string[][] {
   return rows.map(r => Array.from(r.children, c => c.textContent ?? ''))
 }
 
-describe('gateway dashboard in Chromium', function () {
+describeInBrowser('gateway dashboard in Chromium', function () {
   this.timeout(90_000)
   let h: Harness
   let withConfig: { node: Libp2p, ech: EchNoise }
@@ -62,9 +61,6 @@ describe('gateway dashboard in Chromium', function () {
   let browser: Browser
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: install Debian's chromium package (apt-get install -y chromium); CI installs it`)
-    }
     h = await startHarness()
     withConfig = await createEchNode()
     withoutConfig = await createEchNode()

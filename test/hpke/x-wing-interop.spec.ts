@@ -14,6 +14,7 @@ import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
 import { xwing, xwingEncapsulationSeed } from '../../src/hpke/kems/x-wing.js'
+import { loadKem } from '../../src/hpke/registry.js'
 import type { AeadInterface } from '@hpke/core'
 
 const toHex = (b: Uint8Array | ArrayBuffer): string => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex')
@@ -30,6 +31,11 @@ const exporterContext = new TextEncoder().encode('libp2p-noise-ech psk')
 const messages = [random(64), new Uint8Array(0), random(300)]
 
 describe('hpke X-Wing interop with @hpke/hybridkem-x-wing', () => {
+  // setupBaseS/R find X-Wing through the registry, which imports it on first use
+  before(async () => {
+    await loadKem('x-wing')
+  })
+
   for (const provider of [nodeProvider, nobleProvider]) {
     for (const s of suites) {
       describe(`${provider.name} provider, ${s.name}`, () => {

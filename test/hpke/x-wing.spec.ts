@@ -16,7 +16,7 @@ import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
 import { KEM_ID } from '../../src/hpke/kem.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { encapDerand, xwing, xwingEncapsulationSeed } from '../../src/hpke/kems/x-wing.js'
-import { getKem, getKemByName, supportedKems } from '../../src/hpke/registry.js'
+import { getKem, getKemByName, importKem, supportedKems } from '../../src/hpke/registry.js'
 import { thrown } from '../fixtures/errors.js'
 import type { CryptoProvider } from '../../src/crypto/provider.js'
 
@@ -43,6 +43,11 @@ function randomBytes (n: number): Uint8Array {
 }
 
 describe('hpke X-Wing (0x647a)', () => {
+  // the registry imports X-Wing on first use (hpke/registry.ts); test/hpke/lazy-kem.spec.ts covers before it
+  before(async () => {
+    expect(await importKem('x-wing')).to.equal(xwing)
+  })
+
   it('has the draft sizes and is registered by id and name', () => {
     expect(xwing).to.include({ id: 0x647a, name: 'x-wing', publicKeyLength: 1216, encLength: 1120, privateKeyLength: 32, sharedSecretLength: 32 })
     expect(KEM_ID.X_WING).to.equal(xwing.id)

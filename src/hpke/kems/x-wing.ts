@@ -25,23 +25,21 @@
  * DHKEM) instead of hashing an all-zero `ss_X`. Honest peers never produce
  * such values; the result is an explicit `HpkeDecapError` / `HpkeEncapError`
  * where the draft would reject implicitly.
+ *
+ * This module (with ML-KEM-768 and SHA-3, ~40 KiB minified) is loaded on
+ * first use through `loadKem` (`hpke/registry.ts`, a dynamic import), so an
+ * X25519-only application does not ship it in its main chunk; what a config
+ * needs before that (sizes, public-key import and checks) is in
+ * `x-wing-public.ts`.
  */
 import { sha3_256 as sha3256, shake256 } from '@noble/hashes/sha3.js'
 import { ml_kem768 as mlKem768 } from '@noble/post-quantum/ml-kem.js'
 import { concat } from '../../crypto/bytes.js'
 import { HpkeDecapError, HpkeDestroyedError, HpkeEncapError, HpkeInvalidInputError } from '../errors.js'
-import { validateX25519PublicKey } from './dhkem-x25519.js'
-import { mlKem768ModulusCheck } from './ml-kem-check.js'
-import type { CryptoProvider, DhPrivateKey, DhPublicKey } from '../../crypto/provider.js'
+import { N_ENC, N_PK, N_SEED, PK_M_LENGTH, XWING_KEM_ID as KEM_ID, XWingPublicKey, checkBytes, importXWingPublicKey, validateXWingPublicKey, xwingInfo } from './x-wing-public.js'
+import type { CryptoProvider, DhPrivateKey } from '../../crypto/provider.js'
 import type { Encapsulation, Kem, KemPrivateKey, KemPublicKey } from '../kem.js'
 
-const KEM_ID = 0x647a
-/** Nsk: the serialized private key is the seed */
-const N_SEED = 32
-const N_PK = 1216
-const N_ENC = 1120
-const N_SECRET = 32
-const PK_M_LENGTH = 1184
 const CT_M_LENGTH = 1088
 /** EncapsulateDerand's eseed: ML-KEM `m` (32) || X25519 ek_X (32) */
 const ESEED_LENGTH = 64
@@ -93,21 +91,6 @@ class XWingPrivateKey implements KemPrivateKey {
   }
 }
 
-class XWingPublicKey implements KemPublicKey {
-  readonly kemId = KEM_ID
-  readonly bytes: Uint8Array
-  readonly pkM: Uint8Array
-  readonly pkX: Uint8Array
-  readonly dhX: DhPublicKey
-
-  constructor (bytes: Uint8Array, dhX: DhPublicKey) {
-    this.bytes = bytes
-    this.pkM = bytes.subarray(0, PK_M_LENGTH)
-    this.pkX = bytes.subarray(PK_M_LENGTH)
-    this.dhX = dhX
-  }
-}
-
 /**
  * Encapsulation randomness held as a `KemPrivateKey`, so `encap`'s and
  * `setupBaseS`'s `ephemeral` can fix it for known-answer tests. X-Wing's
@@ -136,12 +119,6 @@ class XWingEncapsulationSeed implements KemPrivateKey {
   destroy (): void {
     this.#eseed?.fill(0)
     this.#eseed = undefined
-  }
-}
-
-function checkBytes (bytes: Uint8Array, length: number, what: string): void {
-  if (!(bytes instanceof Uint8Array) || bytes.byteLength !== length) {
-    throw new HpkeInvalidInputError(`${what} must be ${length} bytes`)
   }
 }
 
@@ -243,12 +220,7 @@ export function xwingEncapsulationSeed (eseed: Uint8Array): KemPrivateKey {
 }
 
 export const xwing: Kem = {
-  id: KEM_ID,
-  name: 'x-wing',
-  publicKeyLength: N_PK,
-  encLength: N_ENC,
-  privateKeyLength: N_SEED,
-  sharedSecretLength: N_SECRET,
+  ...xwingInfo,
 
   /** GenerateKeyPair() = GenerateKeyPairDerand(random(32)) (draft §5.2) */
   generateKeyPair (provider) {
@@ -280,25 +252,11 @@ export const xwing: Kem = {
     return keyPairFromSeed(provider, secret)
   },
 
-  /** DeserializePublicKey is the identity; the X25519 half is imported once for reuse */
-  importPublicKey (provider, publicKey) {
-    checkBytes(publicKey, N_PK, 'X-Wing public key')
-    const bytes = Uint8Array.from(publicKey)
-    return new XWingPublicKey(bytes, provider.x25519ImportPublic(bytes.subarray(PK_M_LENGTH)))
-  },
+  /** DeserializePublicKey (x-wing-public.ts: needs no ML-KEM, so configs import before this module loads) */
+  importPublicKey: importXWingPublicKey,
 
-  /**
-   * `pk_M` must pass ML-KEM-768's encapsulation-key check (FIPS 203 §7.2:
-   * its type check is the length, then the modulus check), and
-   * `pk_X` the X25519 checks, without which Encap fails (draft §5.4)
-   */
-  validatePublicKey (provider, publicKey) {
-    checkBytes(publicKey, N_PK, 'X-Wing public key')
-    if (!mlKem768ModulusCheck(publicKey.subarray(0, PK_M_LENGTH))) {
-      throw new HpkeInvalidInputError('X-Wing ML-KEM-768 public key fails the modulus check (FIPS 203 §7.2)')
-    }
-    validateX25519PublicKey(provider, publicKey.subarray(PK_M_LENGTH), 'X-Wing X25519 public key')
-  },
+  /** The FIPS 203 §7.2 and X25519 checks (x-wing-public.ts) */
+  validatePublicKey: validateXWingPublicKey,
 
   /**
    * Encap(pk) = EncapsulateDerand(pk, random(64)) (draft §5.4). `ephemeral`
