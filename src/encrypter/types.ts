@@ -108,7 +108,7 @@ export interface EchNoiseInit {
   grease?: boolean
   /** Options for the stock Noise encrypter that handles non-ECH connections, and shared settings */
   noise?: NoiseInit
-  /** Crypto backend for the ECH engine (default `node:crypto`) */
+  /** Crypto backend for the ECH engine (default: the platform's, `node:crypto` on Node, `browserProvider` in browser bundles) */
   provider?: CryptoProvider
   /** Key generation and rotation settings when `keys` is not given */
   keyManager?: Omit<EchKeyManagerInit, 'keys' | 'provider'>

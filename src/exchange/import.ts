@@ -73,7 +73,7 @@ export type ImportResult =
 export interface ConfigRecordImporterInit {
   /** Where records are read and stored */
   peerStore: PeerStore
-  /** Crypto backend used to check that the configs' keys import (default `node:crypto`) */
+  /** Crypto backend used to check that the configs' keys import (default: the platform's) */
   provider?: CryptoProvider
   /** Logger for verification failures (default: silent) */
   log?: Logger

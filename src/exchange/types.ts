@@ -57,7 +57,7 @@ export interface EchConfigExchangeInit {
   maxOutboundStreams?: number
   /** Serve and fetch over limited (relayed) connections too (default false) */
   runOnLimitedConnection?: boolean
-  /** Crypto backend used to check that fetched configs import (default `node:crypto`) */
+  /** Crypto backend used to check that fetched configs import (default: the platform's) */
   provider?: CryptoProvider
   /** Current time, ms since the epoch (default `Date.now`); for tests */
   now?(): number

@@ -24,11 +24,12 @@ describe('keys/manager live set over TCP', function () {
     const dialer = await nodes.create({ encrypter: 'ech', identify: false })
     const ech = listener.ech!
     await shareConfig(dialer, listener)
-    const first = ech.keys.getKeys()[0].config.configId
+    const first = ech.keys.getKeys()[0]
     for (let i = 0; i < 60; i++) {
       await ech.keys.rotate()
     }
-    expect(ech.keys.findByConfigId(first), 'the first key fell to the cap').to.be.undefined()
+    // by the key itself: its config_id is free again once it is gone, and a later key may draw it
+    expect(ech.keys.getKeys(), 'the first key fell to the cap').to.not.include(first)
     expect(ech.getEchConfigList().byteLength).to.be.at.most(MAX_CONFIG_LIST_BYTES)
     const current = ech.keys.getKeys()[0].config.configId
 
