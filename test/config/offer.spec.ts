@@ -17,21 +17,13 @@ import { generateEchKey } from '../../src/keys/generate.js'
 import { thrown } from '../fixtures/errors.js'
 import { memoryPeerStore, randomPeerId } from '../fixtures/peer-store.js'
 import { listVectors, readVector, vectorPath } from '../fixtures/vectors.js'
+import { SMALL_ORDER_POINTS } from '../fixtures/x25519.js'
 import type { EchConfig } from '../../src/config/types.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 
-/** Small-order X25519 points (RFC 7748 §6.1), canonical and with bit 255 set */
-const SMALL_ORDER = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880'
-]
+/** Small-order X25519 points (RFC 7748 §6.1), canonical and one with bit 255 set */
+const SMALL_ORDER = [...SMALL_ORDER_POINTS, 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b880']
 
 function withKey (config: EchConfig, publicKey: Uint8Array): EchConfig {
   return parseEchConfigList(encodeEchConfigList([{ ...config, publicKey }])).usable[0]

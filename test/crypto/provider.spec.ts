@@ -9,6 +9,7 @@ import { browserProvider } from '../../src/crypto/browser.js'
 import { assertNonZeroSharedSecret, constantTimeEqual } from '../../src/crypto/bytes.js'
 import { nobleProvider } from '../../src/crypto/noble.js'
 import { nodeProvider } from '../../src/crypto/node.js'
+import { SMALL_ORDER_POINTS } from '../fixtures/x25519.js'
 import type { AeadId } from '../../src/crypto/provider.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
@@ -16,17 +17,6 @@ const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
 
 const providers = [nodeProvider, nobleProvider, browserProvider]
-
-/** Public keys whose X25519 output is all zeros for every scalar (RFC 7748 §6.1; as rejected by Go and libsodium) */
-const SMALL_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'
-]
 
 describe('crypto providers', () => {
   for (const provider of providers) {

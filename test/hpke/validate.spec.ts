@@ -11,19 +11,9 @@ import { nodeProvider } from '../../src/crypto/node.js'
 import { dhkemX25519 } from '../../src/hpke/kems/dhkem-x25519.js'
 import { xwing } from '../../src/hpke/kems/x-wing.js'
 import { thrown } from '../fixtures/errors.js'
+import { SMALL_ORDER_POINTS } from '../fixtures/x25519.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
-
-/** RFC 7748 §6.1 small-order points, as test/crypto/provider.spec.ts lists them */
-const SMALL_ORDER_POINTS = [
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'
-]
 
 /** The same points with bit 255 set: X25519 ignores that bit (RFC 7748 §5), so only the DH check catches them */
 const SMALL_ORDER_HIGH_BIT = [
