@@ -10,38 +10,14 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { expect } from 'aegir/chai'
 import { KAT_FIXTURE } from '../ech/kat.js'
-import { readVectorJson } from '../fixtures/vectors.js'
+import { baseModeX25519Vectors } from '../fixtures/vectors.js'
 import { describeInBrowser, launchBrowser } from './chromium.js'
 import { servePage } from './page-server.js'
 import type { BrowserSession } from './chromium.js'
 import type { BundledPage } from './page-server.js'
 import type { Page } from 'playwright-core'
 
-interface Vector {
-  mode: number
-  kem_id: number
-  kdf_id: number
-  aead_id: number
-  info: string
-  ikmR: string
-  ikmE: string
-  skRm: string
-  skEm: string
-  pkRm: string
-  pkEm: string
-  enc: string
-  shared_secret: string
-  key_schedule_context: string
-  secret: string
-  key: string
-  base_nonce: string
-  exporter_secret: string
-  encryptions: Array<{ aad: string, ct: string, nonce: string, pt: string }>
-  exports: Array<{ exporter_context: string, L: number, exported_value: string }>
-}
-
-const HPKE = readVectorJson<Vector[]>('hpke', 'rfc9180-test-vectors-5f503c5-x25519-p256-sha256.json')
-  .filter(v => v.mode === 0x00 && v.kem_id === 0x0020 && v.kdf_id === 0x0001)
+const HPKE = baseModeX25519Vectors()
 const XWING = JSON.parse(readFileSync(path.resolve(process.cwd(), 'test/fixtures/xwing-vectors.json'), 'utf8')).vectors as Array<{ seed: string, pk: string, eseed: string, ct: string, ss: string }>
 const KATS = JSON.parse(readFileSync(path.resolve(process.cwd(), KAT_FIXTURE), 'utf8'))
 

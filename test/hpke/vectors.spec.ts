@@ -10,30 +10,7 @@ import { nodeProvider } from '../../src/crypto/node.js'
 import { setupBaseR, setupBaseS } from '../../src/hpke/hpke.js'
 import { keySchedule, resolveSuite } from '../../src/hpke/key-schedule.js'
 import { getKem } from '../../src/hpke/registry.js'
-import { readVectorJson } from '../fixtures/vectors.js'
-
-interface Vector {
-  mode: number
-  kem_id: number
-  kdf_id: number
-  aead_id: number
-  info: string
-  ikmR: string
-  ikmE: string
-  skRm: string
-  skEm: string
-  pkRm: string
-  pkEm: string
-  enc: string
-  shared_secret: string
-  key_schedule_context: string
-  secret: string
-  key: string
-  base_nonce: string
-  exporter_secret: string
-  encryptions: Array<{ aad: string, ct: string, nonce: string, pt: string }>
-  exports: Array<{ exporter_context: string, L: number, exported_value: string }>
-}
+import { baseModeX25519Vectors, hpkeVectors } from '../fixtures/vectors.js'
 
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'))
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -41,8 +18,8 @@ const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 // Only mode_base (0x00) with KEM 0x0020 is implemented: the file also holds
 // PSK/auth modes (1-3) and DHKEM(P-256) (0x0010), which are filtered out.
 // All three AEADs are kept: AES-128-GCM, ChaCha20-Poly1305 and export-only.
-const all = readVectorJson<Vector[]>('hpke', 'rfc9180-test-vectors-5f503c5-x25519-p256-sha256.json')
-const vectors = all.filter(v => v.mode === 0x00 && v.kem_id === 0x0020 && v.kdf_id === 0x0001)
+const all = hpkeVectors()
+const vectors = baseModeX25519Vectors()
 
 describe('hpke RFC 9180 vectors', () => {
   it('runs exactly the three base-mode X25519 vectors (AES-128-GCM, ChaCha20-Poly1305, export-only)', () => {
