@@ -112,6 +112,7 @@ func main() {
 	timeout := flag.Duration("timeout", 20*time.Second, "timeout of the dial (connect + ping + echo)")
 	exitAfterDial := flag.Bool("exit-after-dial", false, "exit after the dial instead of waiting for stdin to close")
 	probePayload := flag.String("probe-payload", "", "hex bytes: unmarshal them with go-libp2p's Noise payload type, print the result and exit")
+	dhtServer := flag.Bool("dht-server", false, "run go-libp2p-kad-dht in server mode (default validators only: pk, ipns)")
 	flag.Parse()
 
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -161,6 +162,14 @@ func main() {
 		},
 	})
 	watchIdentify(h)
+	if *dhtServer {
+		d, err := startDHTServer(h)
+		if err != nil {
+			emit(map[string]any{"event": "fatal", "error": err.Error()})
+			os.Exit(2)
+		}
+		defer d.Close()
+	}
 
 	addrs := []string{}
 	for _, a := range h.Addrs() {
