@@ -9,10 +9,17 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import type { EchDhtPublishedDetail, EchDhtQueryEvent } from './types.js'
-import type { Logger } from '@libp2p/interface'
+import type { Logger, PeerId } from '@libp2p/interface'
 
 /** Longest wait between retries of a publication no server took, ms */
 const MAX_RETRY_INTERVAL = 60_000
+
+/**
+ * DHT servers that must take the record for a publication to count as done:
+ * fewer (a young routing table, a `require`-mode node that reaches few
+ * peers yet) is retried with backoff, not left for `interval`
+ */
+const MIN_STORED = 3
 
 /** Deadline of one publication (closest-peer search and puts), ms */
 const PUBLISH_TIMEOUT = 30_000
@@ -30,6 +37,8 @@ export interface DhtPublisherInit {
   retryInterval: number
   log: Logger
   report(detail: EchDhtPublishedDetail): void
+  /** Each peer the put is about to dial (its `DIAL_PEER` events) */
+  dialing?(peer: PeerId): void
 }
 
 export class DhtPublisher {
@@ -38,6 +47,7 @@ export class DhtPublisher {
   private running?: Promise<EchDhtPublishedDetail>
   private again = false
   private retry: number
+  private published = false
   private readonly stopping = new AbortController()
 
   constructor (init: DhtPublisherInit) {
@@ -54,6 +64,16 @@ export class DhtPublisher {
   stop (): void {
     clearTimeout(this.timer)
     this.stopping.abort()
+  }
+
+  /**
+   * The live keys changed: publish the new record now. Before the first
+   * publication went out there is nothing to replace (the encrypter makes
+   * its first key while it starts): the scheduled first run sends the
+   * current record.
+   */
+  keysChanged (): void {
+    if (this.published) { void this.publish() }
   }
 
   /**
@@ -86,12 +106,13 @@ export class DhtPublisher {
   private async run (): Promise<EchDhtPublishedDetail> {
     let detail: EchDhtPublishedDetail
     try {
-      detail = this.init.enabled() ? await this.put() : { stored: 0, errors: 0, skipped: 'disabled' }
+      detail = this.init.enabled() ? await this.put(await this.init.record()) : { stored: 0, errors: 0, skipped: 'disabled' }
     } catch (err: any) {
       this.init.log.error('publishing the ECH config record failed - %e', err)
       detail = { stored: 0, errors: 1, firstError: err?.name ?? 'Error' }
     }
-    if (detail.stored > 0 || detail.skipped != null) {
+    if (detail.stored >= MIN_STORED || detail.skipped != null) {
+      this.published ||= detail.stored > 0
       this.retry = this.init.retryInterval
       this.schedule(this.init.interval)
     } else {
@@ -102,13 +123,14 @@ export class DhtPublisher {
     return detail
   }
 
-  private async put (): Promise<EchDhtPublishedDetail> {
-    const record = await this.init.record()
+  private async put (record: Uint8Array): Promise<EchDhtPublishedDetail> {
     const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(PUBLISH_TIMEOUT)])
     setMaxListeners(Infinity, signal)
     const detail: EchDhtPublishedDetail = { stored: 0, errors: 0 }
     for await (const event of this.init.put(this.init.key, record, { signal })) {
-      if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
+      if (event.name === 'DIAL_PEER' && event.peer != null) {
+        this.init.dialing?.(event.peer)
+      } else if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
         detail.stored++
       } else if (event.name === 'QUERY_ERROR') {
         detail.errors++

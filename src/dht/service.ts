@@ -27,9 +27,9 @@ import type { CounterGroup, Logger, Startable } from '@libp2p/interface'
 const DEFAULTS = {
   lookupTimeout: 1000,
   queryTimeout: 10_000,
-  quorum: 3,
-  settleTime: 100,
-  negativeTtl: 5 * 60_000,
+  quorum: 2,
+  settleTime: 25,
+  negativeTtl: 60_000,
   maxConcurrentLookups: 8,
   maxNegativeEntries: 4096,
   republishInterval: 60 * 60_000,
@@ -122,8 +122,8 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
       if (!isConfigSource(encrypter)) {
         throw new EchDhtNotConfiguredError('Publishing ECH config records needs echNoise() as the node\'s /noise connection encrypter (or publish: false)')
       }
-      state.publisher = this.createPublisher(dht, encrypter)
-      state.unwatch = watchKeys(encrypter, () => { void state.publisher?.publish() })
+      state.publisher = this.createPublisher(dht, encrypter, state.finder)
+      state.unwatch = watchKeys(encrypter, () => { state.publisher?.keysChanged() })
       state.publisher.start()
     }
     this.state = state
@@ -191,8 +191,9 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
     })
   }
 
-  private createPublisher (dht: EchDhtClient, source: ConfigSource): DhtPublisher {
+  private createPublisher (dht: EchDhtClient, source: ConfigSource, finder?: DhtConfigFinder): DhtPublisher {
     return new DhtPublisher({
+      dialing: (peer) => { finder?.dialing(peer) },
       put: (key, value, options) => dht.put(key, value, options),
       key: echDhtKey(this.components.peerId),
       record: async () => source.getSignedConfigRecord(),

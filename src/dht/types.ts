@@ -12,6 +12,8 @@ export interface EchDhtQueryEvent {
   name: string
   /** `PEER_RESPONSE`: the peer that answered */
   from?: PeerId
+  /** `DIAL_PEER`: the peer the query is about to dial */
+  peer?: PeerId
   /** `PEER_RESPONSE`: `GET_VALUE`, `PUT_VALUE`, … */
   messageName?: string
   /** `PEER_RESPONSE`: the record the peer holds for the key (already validated by kad-dht) */
@@ -58,11 +60,11 @@ export interface EchDhtConfigsInit {
   lookupTimeout?: number
   /** Longest one DHT query runs, ms (default 10 000); a record it finds after the dial stopped waiting is stored for the next dial */
   queryTimeout?: number
-  /** Records that end a query early, once this many holders answered with one (default 3) */
+  /** Records that end a query early, once this many holders answered with one (default 2) */
   quorum?: number
-  /** ms to wait for more holders after the first record, before taking the newest so far (default 100) */
+  /** ms to wait for more holders after the first record, before taking the newest so far (default 25) */
   settleTime?: number
-  /** ms a peer for which no record was found is not looked up again (default 5 min) */
+  /** Longest a peer for which no record was found is not looked up again, ms (default 60 000; the first miss 5 s, doubling) */
   negativeTtl?: number
   /** Queries running at once; a dial that would start one more goes ahead without (default 8) */
   maxConcurrentLookups?: number
@@ -84,11 +86,14 @@ export interface EchDhtConfigsInit {
  * What one dial saw of its lookup: `found` (a record was stored), `not-found`
  * (the query ended without one), `gave-up` (the dial stopped waiting at
  * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
- * `busy` (`maxConcurrentLookups` queries running), `refused` (the record
- * found was not stored: older than the stored one, or it failed to import),
- * `error` (the DHT failed)
+ * `busy` (`maxConcurrentLookups` queries running), `nested` (the dial is one
+ * a DHT query or publication of this service makes: it waits a quarter of
+ * `lookupTimeout` at most, and not at all for its own query),
+ * `refused` (the record found was not stored: older than the stored one, or
+ * it failed to import), `error` (the DHT failed, or the query reached no
+ * server or was cut short)
  */
-export type EchDhtLookupResult = 'found' | 'not-found' | 'gave-up' | 'cached-miss' | 'busy' | 'refused' | 'error'
+export type EchDhtLookupResult = 'found' | 'not-found' | 'gave-up' | 'cached-miss' | 'busy' | 'nested' | 'refused' | 'error'
 
 /** The detail of `ech:dht-lookup` */
 export interface EchDhtLookupDetail {

@@ -175,15 +175,30 @@ describe('dht: lookup on the dial path', () => {
     expect((await peerStore.get(remote)).metadata.get(ECH_PEER_STORE_KEY)).to.equalBytes(stored)
   })
 
-  it('remembers a peer without a record: no query for it until negativeTtl has passed', async () => {
+  it('remembers a peer without a record (a query that ran to its end, servers answered): no query for it until negativeTtl has passed', async () => {
     finder({ timeout: 5000 })
     const dial = configs.lookup(remote)
     while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push({ name: 'PEER_RESPONSE', messageName: 'GET_VALUE' })
     queries[0].end()
     expect(await dial).to.have.property('reason', 'no-config')
     expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
     expect(queries).to.have.length(1)
     expect(reports).to.deep.equal(['not-found', 'cached-miss'])
+  })
+
+  it('a query that reached no server is not remembered: the next dial asks again', async () => {
+    finder({ timeout: 5000 })
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push({ name: 'QUERY_ERROR', error: new Error('unreachable') })
+    queries[0].end()
+    expect(await dial).to.have.property('reason', 'no-config')
+    const again = configs.lookup(remote)
+    while (queries.length === 1) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[1].end()
+    await again
+    expect(reports).to.deep.equal(['error', 'error'])
   })
 
   it('beyond maxConcurrent queries a dial goes ahead at once (busy)', async () => {
