@@ -54,3 +54,6 @@ export type {
 export * from './exchange/index.js'
 export { CODE_ECH, InvalidEchComponentError, encodeEchComponent, decodeEchComponent, echConfigListFromMultiaddr, withEchComponent, withoutEchComponent, dialWithEch, echAnnounceFilter, echAddressConfigs } from './multiaddr/index.js'
 export type { EchAnnounceFilterOptions, EchDialer, EchAddressConfigs, EchAddressConfigsComponents } from './multiaddr/index.js'
+export * from './dht/index.js'
+export { registerEchConfigFinder } from './config/finders.js'
+export type { EchConfigFinder } from './config/finders.js'

@@ -117,6 +117,7 @@ func main() {
 	// applications built on go-libp2p set their own (kubo/…). This lets the
 	// matrix present the agent of go-libp2p itself.
 	userAgent := flag.String("user-agent", "", "identify agent version to announce (default: go-libp2p's, the main module path@version)")
+	dhtServer := flag.Bool("dht-server", false, "run go-libp2p-kad-dht in server mode (default validators only: pk, ipns)")
 	flag.Parse()
 
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -170,6 +171,14 @@ func main() {
 		},
 	})
 	watchIdentify(h)
+	if *dhtServer {
+		d, err := startDHTServer(h)
+		if err != nil {
+			emit(map[string]any{"event": "fatal", "error": err.Error()})
+			os.Exit(2)
+		}
+		defer d.Close()
+	}
 
 	addrs := []string{}
 	for _, a := range h.Addrs() {

@@ -23,6 +23,7 @@
  */
 import { equalBytes } from '../crypto/bytes.js'
 import { isWireConfigList } from './codec.js'
+import { findConfigs } from './finders.js'
 import { loadOffer } from './offer.js'
 import { EchRecordRollbackError, openSignedConfigRecord } from './record.js'
 import type { EchOffer } from './offer.js'
@@ -108,6 +109,19 @@ export async function withPeerConfigLock<T> (peerStore: PeerStore, peer: PeerId,
   }
 }
 
+/** Options of `PeerConfigStore.lookup` */
+export interface EchLookupOptions {
+  /**
+   * The ECHConfigList (wire form) carried by the peer's addresses in its
+   * peer-store record (`/noise/ech/…`, from a bootstrap list, peer routing or
+   * identify), as the caller reads them: this folder does not parse
+   * multiaddrs. Used, unsigned, when nothing usable is stored.
+   */
+  addressConfig?(record: Peer): Uint8Array | undefined
+  /** Ask the registered finders (`registerEchConfigFinder`) when nothing usable is stored or in the addresses (default true) */
+  find?: boolean
+}
+
 /** Options of `PeerConfigStore.storeSignedRecord` */
 export interface StoreSignedRecordOptions extends AbortOptions {
   /**
@@ -186,20 +200,82 @@ export class PeerConfigStore {
     this.kemIds = init.kemIds
   }
 
-  /** The offer for this peer, or why there is none */
-  async lookup (peer: PeerId): Promise<EchOfferLookup> {
+  /**
+   * The offer for this peer, or why there is none. Where from, first usable
+   * wins: the value stored under `ECH_PEER_STORE_KEY`; the config list the
+   * peer's stored addresses carry (`options.addressConfig`); the registered
+   * finders (the DHT), waited for at most their `timeout`, then the store
+   * again. Without any, the stored value's reason (`no-config`,
+   * `expired-config`, `unusable-config`).
+   */
+  async lookup (peer: PeerId, options: EchLookupOptions = {}): Promise<EchOfferLookup> {
+    const { lookup: stored, record } = await this.lookupStored(peer)
+    if (stored.offer != null) {
+      return stored
+    }
+    const fromAddresses = await this.lookupAddresses(peer, record, options)
+    if (fromAddresses != null) {
+      return fromAddresses
+    }
+    if (options.find === false || !await findConfigs(this.peerStore, peer, this.log)) {
+      return stored
+    }
+    const { lookup: found } = await this.lookupStored(peer)
+    return found.offer != null ? found : stored
+  }
+
+  /** The offer from the config list the peer's addresses carry, parsed once per list */
+  private async lookupAddresses (peer: PeerId, record: Peer | undefined, options: EchLookupOptions): Promise<EchOfferLookup | undefined> {
+    if (record == null || options.addressConfig == null) {
+      return undefined
+    }
+    let list: Uint8Array | undefined
+    try {
+      list = options.addressConfig(record)
+    } catch (err: any) {
+      this.log.error('could not read the ECH config in the addresses of %p - %e', peer, err)
+      return undefined
+    }
+    if (list == null) {
+      return undefined
+    }
+    const key = `address ${peer.toString()}`
+    let entry = this.cache.get(key)
+    if (entry == null || !equalBytes(entry.stored, list)) {
+      entry = { stored: list, ...await this.decodeList(peer, list) }
+    }
+    this.remember(key, entry)
+    return entry.offer == null ? undefined : { offer: entry.offer }
+  }
+
+  /** An unsigned list from an address: no expiry of its own (the address book's entry is its lifetime) */
+  private async decodeList (peer: PeerId, list: Uint8Array): Promise<Omit<CacheEntry, 'stored'>> {
+    try {
+      return { offer: await loadOffer(this.provider, list, undefined, this.kemIds) }
+    } catch (err: any) {
+      this.log.error('ignoring the unusable ECH config in the addresses of %p - %e', peer, err)
+      return { offer: undefined }
+    }
+  }
+
+  /** The offer from what is stored under `ECH_PEER_STORE_KEY`, or why there is none; and the peer's record */
+  private async lookupStored (peer: PeerId): Promise<{ lookup: EchOfferLookup, record?: Peer }> {
     let current: StoredConfig
     try {
       current = await readStoredConfig(this.peerStore, peer)
     } catch (err: any) {
       this.log.error('could not read ECH config of %p - %e', peer, err)
-      return NO_CONFIG
+      return { lookup: NO_CONFIG }
     }
     const { value: stored, announcedExpiry, record } = current
     if (stored == null) {
-      return record == null ? NO_CONFIG : { reason: 'no-config', record }
+      return { lookup: record == null ? NO_CONFIG : { reason: 'no-config', record }, record }
     }
+    return { lookup: await this.lookupValue(peer, stored, announcedExpiry), record }
+  }
 
+  /** The offer from a stored value, parsed, verified and imported once per value */
+  private async lookupValue (peer: PeerId, stored: Uint8Array, announcedExpiry: Uint8Array | undefined): Promise<EchOfferLookup> {
     const key = peer.toString()
     let entry = this.cache.get(key)
     if (entry != null && equalBytes(entry.stored, stored) && sameBytes(entry.announcedExpiry, announcedExpiry)) {

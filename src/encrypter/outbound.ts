@@ -11,11 +11,12 @@
  */
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { EchRejectedError } from '../ech/errors.js'
+import { echConfigListFromAddresses } from '../multiaddr/identify.js'
 import { failureKind } from '../policy/failure.js'
 import type { Attempt, Reporter } from './report.js'
 import type { EchFallbackReason, EchMode } from './types.js'
 import type { EchOffer } from '../config/offer.js'
-import type { EchOfferLookup, PeerConfigStore } from '../config/peer-store.js'
+import type { EchLookupOptions, EchOfferLookup, PeerConfigStore } from '../config/peer-store.js'
 import type { HandshakeResult, OuterHelloPlan } from '../ech/types.js'
 import type { EchMonitor } from '../monitor/monitor.js'
 import type { FirstFrameWatch } from '../noise/channel.js'
@@ -173,7 +174,7 @@ export class Outbound {
     if (remotePeer == null) {
       return { reason: 'no-peer-id' }
     }
-    const lookup: EchOfferLookup = await this.init.configs.lookup(remotePeer)
+    const lookup: EchOfferLookup = await this.init.configs.lookup(remotePeer, mode === 'require' ? CERTIFIED_ADDRESSES : ANY_ADDRESSES)
     if (lookup.offer == null || mode === 'require') {
       return lookup
     }
@@ -204,6 +205,25 @@ export class Outbound {
       return false
     }
   }
+}
+
+/**
+ * Configs in the peer's stored addresses (`/noise/ech/…`): those from its
+ * signed peer record (certified: its own word, identify) first, then the
+ * others (a bootstrap list, peer routing), which are only as trustworthy as
+ * whoever handed out the address. `require` mode takes certified ones only:
+ * a config forged into an address would let whoever holds its key read the
+ * outer hello that mode relies on.
+ */
+const ANY_ADDRESSES: EchLookupOptions = { addressConfig: (record) => addressConfig(record, false) }
+const CERTIFIED_ADDRESSES: EchLookupOptions = { addressConfig: (record) => addressConfig(record, true) }
+
+function addressConfig (record: Peer, certifiedOnly: boolean): Uint8Array | undefined {
+  const certified = record.addresses.filter(a => a.isCertified).map(a => a.multiaddr)
+  if (certifiedOnly) {
+    return echConfigListFromAddresses(certified)
+  }
+  return echConfigListFromAddresses(certified) ?? echConfigListFromAddresses(record.addresses.filter(a => a.isCertified !== true).map(a => a.multiaddr))
 }
 
 /** The dialled address, as the refusals remember it */

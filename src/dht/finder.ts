@@ -1,0 +1,235 @@
+/**
+ * Looking a peer's signed config record up in the DHT on the dial path
+ * (registered with the peer store as an `EchConfigFinder`, `config/finders.ts`).
+ *
+ * One query per peer at a time, however many dials wait for it; at most
+ * `maxConcurrent` queries at once (a dial beyond that goes ahead without).
+ * A query ends at the first of: `quorum` holders answered with a record,
+ * `settleTime` after the first one, the end of the kad-dht query, or
+ * `queryTimeout`; the newest record (`selectEchDhtRecord`) is then verified
+ * and stored by the rule every stored record follows. A dial stops waiting
+ * at its bound (`lookupTimeout`, enforced by `config/finders.ts`); the query
+ * goes on and what it finds serves the next dial. A peer for which nothing
+ * was found (the query ran to its end, and servers answered, none with a
+ * record) is not looked up again for 5 s, then after each further miss
+ * twice as long, up to `negativeTtl`: a peer that publishes late (it just
+ * started) is found soon, and a stock peer costs a dial one wait per
+ * `negativeTtl` once it settled; a query cut short or that reached nobody
+ * (`error`) is not remembered.
+ *
+ * A DHT query dials peers itself, and those dials come back here: one that
+ * waited for a lookup of its own would hold up the query that dialled it
+ * (and, while the query is the lookup for that very peer, wait for itself).
+ * So a dial to a peer that a query of ours (or a publication) announced it
+ * is about to dial (kad-dht's `DIAL_PEER` event, emitted before the dial
+ * starts), within `timeout` ms, waits for a lookup only a quarter of
+ * `timeout`, and not at all when that query is the lookup of this very peer
+ * (it would wait for itself); either way it is reported `nested`.
+ */
+import { setMaxListeners } from '@libp2p/interface'
+import { selectEchDhtRecord } from './record.js'
+import type { EchDhtLookupResult, EchDhtQueryEvent } from './types.js'
+import type { EchConfigFinder } from '../config/finders.js'
+import type { Logger, PeerId } from '@libp2p/interface'
+
+/** How long a peer without a record is first not looked up again, ms (then twice as long each time, up to `negativeTtl`) */
+const FIRST_MISS_TTL = 5000
+
+/** Share of `timeout` a dial made by one of our own queries waits for a lookup */
+const NESTED_WAIT = 0.25
+
+interface Collected {
+  records: Uint8Array[]
+  /** Servers that answered the query */
+  answers: number
+  /** The kad-dht query ran to its end (it asked the closest servers it could reach) */
+  completed: boolean
+}
+
+/** What a query ended with, as the dials that waited for all of it see it */
+type QueryResult = Exclude<EchDhtLookupResult, 'gave-up' | 'cached-miss' | 'busy' | 'nested'>
+
+export interface DhtConfigFinderInit {
+  /** kad-dht's `get`, as an event stream */
+  get(key: Uint8Array, options: { signal: AbortSignal }): AsyncIterable<EchDhtQueryEvent>
+  /** The DHT key of a peer's record */
+  keyOf(peer: PeerId): Uint8Array
+  /** Verify and store a found record; throws the record's error when it is refused */
+  store(peer: PeerId, record: Uint8Array): Promise<void>
+  /** Longest a dial waits, ms */
+  timeout: number
+  queryTimeout: number
+  quorum: number
+  settleTime: number
+  negativeTtl: number
+  maxConcurrent: number
+  maxNegativeEntries: number
+  now(): number
+  log: Logger
+  /** One call per dial that waited: what it saw */
+  report(peer: PeerId, result: EchDhtLookupResult, waitedMs: number): void
+  /** One call per query: how it ended */
+  counted(result: QueryResult): void
+}
+
+/** The value of a record in a query event: a holder's answer (`PEER_RESPONSE`) or kad-dht's pick (`VALUE`) */
+function recordOf (event: EchDhtQueryEvent): Uint8Array | undefined {
+  if (event.name === 'PEER_RESPONSE') { return event.record?.value ?? undefined }
+  return event.name === 'VALUE' ? event.value : undefined
+}
+
+/** Resolves `onAbort` when `signal` aborts, unless `work` settles first */
+async function raceSignal<T> (work: Promise<T>, signal: AbortSignal, onAbort: T): Promise<T> {
+  if (signal.aborted) { return onAbort }
+  let listener: (() => void) | undefined
+  const aborted = new Promise<T>(resolve => {
+    listener = () => { resolve(onAbort) }
+    signal.addEventListener('abort', listener, { once: true })
+  })
+  try {
+    return await Promise.race([work, aborted])
+  } finally {
+    if (listener != null) { signal.removeEventListener('abort', listener) }
+  }
+}
+
+export class DhtConfigFinder implements EchConfigFinder {
+  readonly timeout: number
+  private readonly init: DhtConfigFinderInit
+  private readonly running = new Map<string, Promise<QueryResult>>()
+  /** Peer → until when it is known to have no record, and for how long it was last; insertion order is age */
+  private readonly misses = new Map<string, { until: number, ttl: number }>()
+  /** Peer → until when a dial to it is one our own queries make; insertion order is age */
+  private readonly dialled = new Map<string, number>()
+  private readonly stopping = new AbortController()
+
+  constructor (init: DhtConfigFinderInit) {
+    this.init = init
+    this.timeout = init.timeout
+    setMaxListeners(Infinity, this.stopping.signal)
+  }
+
+  async find (peer: PeerId, options: { signal: AbortSignal }): Promise<void> {
+    const started = this.init.now()
+    const result = await this.wait(peer, options.signal)
+    this.init.report(peer, result, this.init.now() - started)
+  }
+
+  /** A query or publication of ours is about to dial `peer`: that dial must not wait for a lookup */
+  dialing (peer: PeerId): void {
+    remember(this.dialled, peer.toString(), this.init.now() + this.timeout, this.init.maxNegativeEntries)
+  }
+
+  /** Abort every query; dials waiting for them go ahead */
+  stop (): void {
+    this.stopping.abort()
+  }
+
+  /** Queries running and peers remembered without a record, for tests and status */
+  get sizes (): { running: number, misses: number } {
+    return { running: this.running.size, misses: this.misses.size }
+  }
+
+  private async wait (peer: PeerId, signal: AbortSignal): Promise<EchDhtLookupResult> {
+    const key = peer.toString()
+    const nested = (this.dialled.get(key) ?? 0) > this.init.now()
+    if (nested && this.running.has(key)) {
+      // the query looking this very peer up is dialling it: waiting would wait for itself
+      return 'nested'
+    }
+    if ((this.misses.get(key)?.until ?? 0) > this.init.now()) {
+      return 'cached-miss'
+    }
+    let run = this.running.get(key)
+    if (run == null) {
+      if (this.running.size >= this.init.maxConcurrent || this.stopping.signal.aborted) {
+        return 'busy'
+      }
+      run = this.run(peer).finally(() => { this.running.delete(key) })
+      this.running.set(key, run)
+    }
+    if (!nested) {
+      return raceSignal<EchDhtLookupResult>(run, signal, 'gave-up')
+    }
+    const short = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(this.timeout * NESTED_WAIT))])
+    return raceSignal<EchDhtLookupResult>(run, short, 'nested')
+  }
+
+  private async run (peer: PeerId): Promise<QueryResult> {
+    const result = await this.query(peer)
+    this.init.counted(result)
+    const key = peer.toString()
+    if (result === 'not-found') {
+      // a peer may publish soon after it starts: misses are remembered 5 s, then twice as long each time
+      const previous = this.misses.get(key)?.ttl
+      const ttl = Math.min(previous == null ? FIRST_MISS_TTL : previous * 2, this.init.negativeTtl)
+      remember(this.misses, key, { until: this.init.now() + ttl, ttl }, this.init.maxNegativeEntries)
+    } else if (result === 'found') {
+      this.misses.delete(key)
+    }
+    return result
+  }
+
+  private async query (peer: PeerId): Promise<QueryResult> {
+    let found: Collected
+    const key = this.init.keyOf(peer)
+    try {
+      found = await this.collect(key)
+    } catch (err: any) {
+      this.init.log.error('DHT lookup of the ECH config record of %p failed - %e', peer, err)
+      return 'error'
+    }
+    if (found.records.length === 0) {
+      // "no record" needs a query that ran to its end and reached servers: one cut short or
+      // that reached nobody proves nothing (servers without the validator answer "none" too)
+      return found.completed && found.answers > 0 ? 'not-found' : 'error'
+    }
+    try {
+      await this.init.store(peer, found.records[await selectEchDhtRecord(key, found.records)])
+      return 'found'
+    } catch (err: any) {
+      this.init.log('not storing the ECH config record of %p found in the DHT - %e', peer, err)
+      return 'refused'
+    }
+  }
+
+  /** The records holders returned, until quorum, settle time, the end of the query or its timeout; and how many answered at all */
+  private async collect (key: Uint8Array): Promise<Collected> {
+    const controller = new AbortController()
+    const signal = AbortSignal.any([controller.signal, this.stopping.signal, AbortSignal.timeout(this.init.queryTimeout)])
+    setMaxListeners(Infinity, signal)
+    const records: Uint8Array[] = []
+    let answers = 0
+    let completed = false
+    let settle: ReturnType<typeof setTimeout> | undefined
+    try {
+      for await (const event of this.init.get(key, { signal })) {
+        if (event.name === 'DIAL_PEER' && event.peer != null) { this.dialing(event.peer) }
+        if (event.name === 'PEER_RESPONSE') { answers++ }
+        const value = recordOf(event)
+        if (value == null) { continue }
+        records.push(value)
+        if (records.length >= this.init.quorum) { break }
+        settle ??= setTimeout(() => { controller.abort() }, this.init.settleTime)
+      }
+      completed = !signal.aborted
+    } catch (err) {
+      // a query cut short (settle time, timeout, stop) keeps what it found
+      if (!signal.aborted) { throw err }
+    } finally {
+      clearTimeout(settle)
+      controller.abort()
+    }
+    return { records, answers, completed }
+  }
+}
+
+/** Set `key` to `value` in `map`, as its newest entry, dropping the oldest beyond `max` */
+function remember<V> (map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > max) {
+    const oldest = map.keys().next().value
+    if (oldest != null) { map.delete(oldest) }
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * The DHT config records service: publishes this node's signed config
+ * record under `/noise-ech/<peer id>` in the node's kad-dht, and looks
+ * peers' records up when a dial finds no usable config in the peer store
+ * (docs/PROTOCOL.md "Configs in the DHT"). The lookup is registered with the
+ * peer store (`registerEchConfigFinder`), so the encrypter asks it on every
+ * dial without knowing about it, and waits at most `lookupTimeout`.
+ *
+ * Like the config exchange service, it shares the encrypter's record
+ * without global state: at `start()` it takes the node's `/noise`
+ * connection encrypter from the upgrader. A node whose encrypter is not
+ * `echNoise()` can still look records up (`publish: false`).
+ */
+import { NotStartedError, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
+import { TypedEventEmitter } from 'main-event'
+import { registerEchConfigFinder } from '../config/finders.js'
+import { ConfigRecordImporter } from '../exchange/import.js'
+import { isConfigSource } from '../exchange/server.js'
+import { EchDhtNotConfiguredError, EchDhtOptionsError } from './errors.js'
+import { DhtConfigFinder } from './finder.js'
+import { echDhtKey, ECH_DHT_NAMESPACE } from './key.js'
+import { DhtPublisher } from './publisher.js'
+import type { EchDhtClient, EchDhtConfigsComponents, EchDhtConfigsEvents, EchDhtConfigsInit, EchDhtLookupResult, EchDhtPublishedDetail } from './types.js'
+import type { ConfigSource } from '../exchange/server.js'
+import type { CounterGroup, Logger, Startable } from '@libp2p/interface'
+
+const DEFAULTS = {
+  lookupTimeout: 1000,
+  queryTimeout: 10_000,
+  quorum: 2,
+  settleTime: 25,
+  negativeTtl: 60_000,
+  maxConcurrentLookups: 8,
+  maxNegativeEntries: 4096,
+  republishInterval: 60 * 60_000,
+  retryInterval: 1000
+}
+
+/** Longest `lookupTimeout` accepted, ms: a dial must not wait longer */
+export const MAX_LOOKUP_TIMEOUT = 5000
+
+function checkInteger (name: keyof typeof DEFAULTS, value: number | undefined, max = Number.MAX_SAFE_INTEGER): number {
+  const v = value ?? DEFAULTS[name]
+  if (!Number.isSafeInteger(v) || v < 1 || v > max) {
+    throw new EchDhtOptionsError(`${name} must be an integer 1..${max}`)
+  }
+  return v
+}
+
+type Settings = { [K in keyof typeof DEFAULTS]: number }
+
+/** What a started service holds */
+interface RunningState {
+  finder?: DhtConfigFinder
+  publisher?: DhtPublisher
+  unregister?(): void
+  unwatch?(): void
+}
+
+function checkSettings (init: EchDhtConfigsInit): Settings {
+  return {
+    lookupTimeout: checkInteger('lookupTimeout', init.lookupTimeout, MAX_LOOKUP_TIMEOUT),
+    queryTimeout: checkInteger('queryTimeout', init.queryTimeout),
+    quorum: checkInteger('quorum', init.quorum, 20),
+    settleTime: checkInteger('settleTime', init.settleTime),
+    negativeTtl: checkInteger('negativeTtl', init.negativeTtl),
+    maxConcurrentLookups: checkInteger('maxConcurrentLookups', init.maxConcurrentLookups),
+    maxNegativeEntries: checkInteger('maxNegativeEntries', init.maxNegativeEntries),
+    republishInterval: checkInteger('republishInterval', init.republishInterval),
+    retryInterval: checkInteger('retryInterval', init.retryInterval)
+  }
+}
+
+export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implements Startable {
+  /** `'libp2p-noise-ech/dht-configs'` */
+  readonly [Symbol.toStringTag] = 'libp2p-noise-ech/dht-configs'
+  /** What this service provides to other libp2p services */
+  readonly [serviceCapabilities]: string[] = ['libp2p-noise-ech/dht-configs']
+  /** Needs kad-dht */
+  readonly [serviceDependencies]: string[] = ['@libp2p/kad-dht']
+
+  private readonly components: EchDhtConfigsComponents
+  private readonly init: EchDhtConfigsInit
+  private readonly settings: Settings
+  private readonly log: Logger
+  private readonly lookups?: CounterGroup<EchDhtLookupResult>
+  private readonly queries?: CounterGroup<EchDhtLookupResult>
+  private readonly publications?: CounterGroup<'stored' | 'failed' | 'skipped'>
+  private state?: RunningState
+
+  constructor (components: EchDhtConfigsComponents, init: EchDhtConfigsInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.settings = checkSettings(init)
+    this.log = components.logger.forComponent('libp2p:noise-ech:dht')
+    this.lookups = components.metrics?.registerCounterGroup('libp2p_ech_noise_dht_lookups_total', { label: 'result' })
+    this.queries = components.metrics?.registerCounterGroup('libp2p_ech_noise_dht_queries_total', { label: 'result' })
+    this.publications = components.metrics?.registerCounterGroup('libp2p_ech_noise_dht_publications_total', { label: 'result' })
+  }
+
+  /** Whether the service is started */
+  isStarted (): boolean {
+    return this.state != null
+  }
+
+  /**
+   * Find the kad-dht service (it must carry `echDhtValidators` and
+   * `echDhtSelectors`: `EchDhtNotConfiguredError` otherwise), register the
+   * lookup with the peer store, and schedule the first publication
+   */
+  async start (): Promise<void> {
+    if (this.state != null) { return }
+    const dht = this.findDht()
+    const state: RunningState = {}
+    if (this.init.lookup !== false) {
+      state.finder = this.createFinder(dht)
+      state.unregister = registerEchConfigFinder(this.components.peerStore, state.finder)
+    }
+    if (this.init.publish !== false) {
+      const encrypter = this.components.upgrader.getConnectionEncrypters().get('/noise')
+      if (!isConfigSource(encrypter)) {
+        throw new EchDhtNotConfiguredError('Publishing ECH config records needs echNoise() as the node\'s /noise connection encrypter (or publish: false)')
+      }
+      state.publisher = this.createPublisher(dht, encrypter, state.finder)
+      state.unwatch = watchKeys(encrypter, () => { state.publisher?.keysChanged() })
+      state.publisher.start()
+    }
+    this.state = state
+  }
+
+  async stop (): Promise<void> {
+    const state = this.state
+    this.state = undefined
+    state?.unregister?.()
+    state?.unwatch?.()
+    state?.finder?.stop()
+    state?.publisher?.stop()
+  }
+
+  /**
+   * Publish this node's record now (e.g. after turning the kill switch back
+   * on: nothing is published while ECH is off). Resolves with how many DHT
+   * servers took it.
+   */
+  async publish (): Promise<EchDhtPublishedDetail> {
+    if (this.state?.publisher == null) {
+      throw new NotStartedError('The ECH DHT service is not started, or does not publish')
+    }
+    return this.state.publisher.publish()
+  }
+
+  private findDht (): EchDhtClient {
+    const name = this.init.dhtService ?? 'dht'
+    let dht: Partial<EchDhtClient> | undefined
+    try {
+      dht = (this.components as unknown as Record<string, Partial<EchDhtClient> | undefined>)[name]
+    } catch {
+      // libp2p's components throw for a service that is not there
+    }
+    if (typeof dht?.get !== 'function' || typeof dht.put !== 'function') {
+      throw new EchDhtNotConfiguredError(`No kad-dht service named "${name}" (services: { ${name}: kadDHT(…) }, or dhtService)`)
+    }
+    if (dht.validators?.[ECH_DHT_NAMESPACE] == null || dht.selectors?.[ECH_DHT_NAMESPACE] == null) {
+      throw new EchDhtNotConfiguredError()
+    }
+    return dht as EchDhtClient
+  }
+
+  private createFinder (dht: EchDhtClient): DhtConfigFinder {
+    const importer = new ConfigRecordImporter({ peerStore: this.components.peerStore, provider: this.init.provider, log: this.log })
+    const s = this.settings
+    return new DhtConfigFinder({
+      get: (key, options) => dht.get(key, options),
+      keyOf: echDhtKey,
+      store: async (peer, record) => { await importer.import(peer, record) },
+      timeout: s.lookupTimeout,
+      queryTimeout: s.queryTimeout,
+      quorum: s.quorum,
+      settleTime: s.settleTime,
+      negativeTtl: s.negativeTtl,
+      maxConcurrent: s.maxConcurrentLookups,
+      maxNegativeEntries: s.maxNegativeEntries,
+      now: Date.now,
+      log: this.log,
+      report: (remotePeer, result, waitedMs) => {
+        this.lookups?.increment({ [result]: true })
+        this.safeDispatchEvent('ech:dht-lookup', { detail: { remotePeer, result, waitedMs } })
+      },
+      counted: (result) => { this.queries?.increment({ [result]: true }) }
+    })
+  }
+
+  private createPublisher (dht: EchDhtClient, source: ConfigSource, finder?: DhtConfigFinder): DhtPublisher {
+    return new DhtPublisher({
+      dialing: (peer) => { finder?.dialing(peer) },
+      put: (key, value, options) => dht.put(key, value, options),
+      key: echDhtKey(this.components.peerId),
+      record: async () => source.getSignedConfigRecord(),
+      enabled: () => source.isEchEnabled(),
+      interval: this.settings.republishInterval,
+      retryInterval: this.settings.retryInterval,
+      log: this.log,
+      report: (detail) => {
+        this.publications?.increment({ [publicationLabel(detail)]: true })
+        this.safeDispatchEvent('ech:dht-published', { detail })
+      }
+    })
+  }
+}
+
+function publicationLabel (detail: EchDhtPublishedDetail): 'stored' | 'failed' | 'skipped' {
+  if (detail.skipped != null) { return 'skipped' }
+  return detail.stored > 0 ? 'stored' : 'failed'
+}
+
+/** Republish when the encrypter's live keys change (its record is re-signed then) */
+function watchKeys (encrypter: unknown, onChange: () => void): () => void {
+  const target = encrypter as Partial<EventTarget>
+  if (typeof target.addEventListener !== 'function' || typeof target.removeEventListener !== 'function') {
+    return () => {}
+  }
+  target.addEventListener('ech:rotated', onChange)
+  return () => { target.removeEventListener?.('ech:rotated', onChange) }
+}
+
+/**
+ * The DHT config records service, for `services`. Needs a kad-dht service
+ * made with `echDhtValidators` and `echDhtSelectors`, and (to publish)
+ * `echNoise()` as the node's `/noise` connection encrypter.
+ *
+ * @example
+ *
+ * ```TypeScript
+ * const node = await createLibp2p({
+ *   connectionEncrypters: [echNoise()],
+ *   services: {
+ *     identify: identify(),
+ *     ping: ping(),
+ *     dht: kadDHT({ validators: echDhtValidators, selectors: echDhtSelectors }),
+ *     echDht: echDhtConfigs()
+ *   }
+ * })
+ * ```
+ */
+export function echDhtConfigs (init: EchDhtConfigsInit = {}): (components: EchDhtConfigsComponents) => EchDhtConfigs {
+  return (components) => new EchDhtConfigs(components, init)
+}

@@ -1,0 +1,126 @@
+/**
+ * Public shapes of the DHT config records service: what it needs of
+ * kad-dht, its components, options and events. Structural types only: this
+ * package does not depend on `@libp2p/kad-dht`, the application brings it.
+ */
+import type { CryptoProvider } from '../crypto/provider.js'
+import type { AbortOptions, ComponentLogger, Metrics, PeerId, PeerStore, Upgrader } from '@libp2p/interface'
+
+/** The fields of a kad-dht query event this package reads (`@libp2p/kad-dht` `QueryEvent`) */
+export interface EchDhtQueryEvent {
+  /** `PEER_RESPONSE`, `VALUE`, `QUERY_ERROR`, … */
+  name: string
+  /** `PEER_RESPONSE`: the peer that answered */
+  from?: PeerId
+  /** `DIAL_PEER`: the peer the query is about to dial */
+  peer?: PeerId
+  /** `PEER_RESPONSE`: `GET_VALUE`, `PUT_VALUE`, … */
+  messageName?: string
+  /** `PEER_RESPONSE`: the record the peer holds for the key (already validated by kad-dht) */
+  record?: { value: Uint8Array } | null
+  /** `VALUE`: the record kad-dht selected */
+  value?: Uint8Array
+  /** `QUERY_ERROR`: what failed */
+  error?: Error
+}
+
+/** What the service uses of the node's kad-dht service */
+export interface EchDhtClient {
+  get(key: Uint8Array, options?: AbortOptions): AsyncIterable<EchDhtQueryEvent>
+  put(key: Uint8Array, value: Uint8Array, options?: AbortOptions): AsyncIterable<EchDhtQueryEvent>
+  /** kad-dht's record validators by namespace: must hold `echDhtValidators` */
+  readonly validators?: Record<string, unknown>
+  /** kad-dht's record selectors by namespace: must hold `echDhtSelectors` */
+  readonly selectors?: Record<string, unknown>
+}
+
+/** The libp2p components the service uses (libp2p passes them) */
+export interface EchDhtConfigsComponents {
+  /** This node's peer id: the key it publishes under */
+  peerId: PeerId
+  /** Where found records are stored (under `ECH_PEER_STORE_KEY`), and the finder is registered */
+  peerStore: PeerStore
+  /** To find the node's `/noise` encrypter (it must be `echNoise()` to publish) */
+  upgrader: Upgrader
+  /** Logger `libp2p:noise-ech:dht` */
+  logger: ComponentLogger
+  /** For `libp2p_ech_noise_dht_lookups_total` and `libp2p_ech_noise_dht_publishes_total` */
+  metrics?: Metrics
+}
+
+/** Options of `echDhtConfigs()` */
+export interface EchDhtConfigsInit {
+  /** The name of the kad-dht service in `services` (default `dht`) */
+  dhtService?: string
+  /**
+   * Longest a dial waits for a DHT lookup, ms, 1..5000 (default 1000). It
+   * must stay well below the responder's deadline for message 1 (2 s for
+   * this package's responders): the connection is open while the dial waits.
+   */
+  lookupTimeout?: number
+  /** Longest one DHT query runs, ms (default 10 000); a record it finds after the dial stopped waiting is stored for the next dial */
+  queryTimeout?: number
+  /** Records that end a query early, once this many holders answered with one (default 2) */
+  quorum?: number
+  /** ms to wait for more holders after the first record, before taking the newest so far (default 25) */
+  settleTime?: number
+  /** Longest a peer for which no record was found is not looked up again, ms (default 60 000; the first miss 5 s, doubling) */
+  negativeTtl?: number
+  /** Queries running at once; a dial that would start one more goes ahead without (default 8) */
+  maxConcurrentLookups?: number
+  /** Peers remembered as having no record (least recently used dropped first; default 4096) */
+  maxNegativeEntries?: number
+  /** Publish this node's record (default true; false: look up only, e.g. a DHT client without ECH keys) */
+  publish?: boolean
+  /** Look up peers' records on dials (default true) */
+  lookup?: boolean
+  /** ms between republications (default 1 h); a rotation republishes at once */
+  republishInterval?: number
+  /** First retry of a publication that no DHT server accepted, ms (default 1000); doubles up to 60 s */
+  retryInterval?: number
+  /** Crypto backend used to check that found configs import (default: the platform's) */
+  provider?: CryptoProvider
+}
+
+/**
+ * What one dial saw of its lookup: `found` (a record was stored), `not-found`
+ * (the query ended without one), `gave-up` (the dial stopped waiting at
+ * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
+ * `busy` (`maxConcurrentLookups` queries running), `nested` (the dial is one
+ * a DHT query or publication of this service makes: it waits a quarter of
+ * `lookupTimeout` at most, and not at all for its own query),
+ * `refused` (the record found was not stored: older than the stored one, or
+ * it failed to import), `error` (the DHT failed, or the query reached no
+ * server or was cut short)
+ */
+export type EchDhtLookupResult = 'found' | 'not-found' | 'gave-up' | 'cached-miss' | 'busy' | 'nested' | 'refused' | 'error'
+
+/** The detail of `ech:dht-lookup` */
+export interface EchDhtLookupDetail {
+  /** The peer looked up */
+  remotePeer: PeerId
+  /** What the dial saw */
+  result: EchDhtLookupResult
+  /** ms the dial waited */
+  waitedMs: number
+}
+
+/** The detail of `ech:dht-published` */
+export interface EchDhtPublishedDetail {
+  /** DHT servers that acknowledged the record */
+  stored: number
+  /** Query errors while finding the closest servers and putting to them (refusals included) */
+  errors: number
+  /** `err.name` of the first refusal or failure, when there was one */
+  firstError?: string
+  /** Why nothing was sent: `disabled` (no ECH: kill switch, `disabled` mode) */
+  skipped?: 'disabled'
+}
+
+/** Events of the DHT config records service */
+export interface EchDhtConfigsEvents {
+  /** A dial looked up a peer's record in the DHT */
+  'ech:dht-lookup': CustomEvent<EchDhtLookupDetail>
+  /** This node's record was put to the DHT (or a publication was skipped) */
+  'ech:dht-published': CustomEvent<EchDhtPublishedDetail>
+}

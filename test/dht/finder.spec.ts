@@ -1,0 +1,225 @@
+/**
+ * The DHT lookup on the dial path, against a scripted kad-dht `get` and a
+ * real peer store: the bound on a dial's wait, one query per peer, the
+ * quorum, newest-wins, negative caching, the concurrency cap, and late
+ * results serving the next dial.
+ */
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { expect } from 'aegir/chai'
+import { registerEchConfigFinder } from '../../src/config/finders.js'
+import { PeerConfigStore } from '../../src/config/peer-store.js'
+import { defaultProvider } from '../../src/crypto/default.js'
+import { DhtConfigFinder } from '../../src/dht/finder.js'
+import { kemIdsByName } from '../../src/hpke/registry.js'
+import { ECH_PEER_STORE_KEY, createSignedConfigRecord, echDhtKey, generateEchKey } from '../../src/index.js'
+import { memoryPeerStore } from '../fixtures/peer-store.js'
+import type { EchDhtLookupResult, EchDhtQueryEvent } from '../../src/index.js'
+import type { PeerId, PeerStore, PrivateKey } from '@libp2p/interface'
+
+const HOUR = 60 * 60 * 1000
+const log = defaultLogger().forComponent('test:dht-finder')
+
+/** A scripted kad-dht query: yields what the test pushes, ends when the test ends it or the signal aborts */
+class ScriptedQuery {
+  readonly queue: EchDhtQueryEvent[] = []
+  private wake?: () => void
+  ended = false
+  /** The signal the finder gave the query */
+  signal?: AbortSignal
+
+  push (event: EchDhtQueryEvent): void {
+    this.queue.push(event)
+    this.wake?.()
+  }
+
+  end (): void {
+    this.ended = true
+    this.wake?.()
+  }
+
+  async * run (signal: AbortSignal): AsyncGenerator<EchDhtQueryEvent> {
+    this.signal = signal
+    const aborted = new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+    for (;;) {
+      const next = this.queue.shift()
+      if (next != null) { yield next; continue }
+      if (this.ended) { return }
+      await Promise.race([new Promise<void>(resolve => { this.wake = resolve }), aborted])
+      signal.throwIfAborted()
+    }
+  }
+}
+
+describe('dht: lookup on the dial path', () => {
+  let peerStore: PeerStore
+  let configs: PeerConfigStore
+  let remoteKey: PrivateKey
+  let remote: PeerId
+  let queries: ScriptedQuery[]
+  let reports: EchDhtLookupResult[]
+  let unregister: () => void
+
+  function finder (overrides: Partial<ConstructorParameters<typeof DhtConfigFinder>[0]> = {}): DhtConfigFinder {
+    const f = new DhtConfigFinder({
+      get: (_key, options) => {
+        const query = new ScriptedQuery()
+        queries.push(query)
+        return query.run(options.signal)
+      },
+      keyOf: echDhtKey,
+      store: async (peer, record) => { await configs.storeSignedRecord(peer, record, { keepConfigList: true }) },
+      timeout: 200,
+      queryTimeout: 60_000,
+      quorum: 3,
+      settleTime: 60_000,
+      negativeTtl: 60_000,
+      maxConcurrent: 8,
+      maxNegativeEntries: 16,
+      now: Date.now,
+      log,
+      report: (_peer, result) => { reports.push(result) },
+      counted: () => {},
+      ...overrides
+    })
+    unregister = registerEchConfigFinder(peerStore, f)
+    return f
+  }
+
+  async function record (issuedAgo = 0, key = remoteKey): Promise<Uint8Array> {
+    return createSignedConfigRecord(key, (await generateEchKey()).configList, { now: Date.now() - issuedAgo })
+  }
+
+  function response (value: Uint8Array): EchDhtQueryEvent {
+    return { name: 'PEER_RESPONSE', messageName: 'GET_VALUE', record: { value } }
+  }
+
+  beforeEach(async () => {
+    peerStore = await memoryPeerStore()
+    configs = new PeerConfigStore({ peerStore, provider: defaultProvider, log })
+    remoteKey = await generateKeyPair('Ed25519')
+    remote = peerIdFromPrivateKey(remoteKey)
+    queries = []
+    reports = []
+  })
+
+  afterEach(() => {
+    unregister?.()
+  })
+
+  it('a dial stops waiting at the bound and goes on without a config; the query goes on and serves the next dial', async () => {
+    const f = finder()
+    const first = await configs.lookup(remote)
+    expect(first).to.have.property('reason', 'no-config')
+    expect(reports).to.deep.equal(['gave-up'])
+    expect(queries).to.have.length(1)
+    expect(queries[0].signal?.aborted).to.equal(false)
+
+    // the record arrives after the dial gave up: stored, and the next dial has it without a query
+    const late = await record()
+    queries[0].push(response(late))
+    queries[0].end()
+    while (f.sizes.running > 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    const second = await configs.lookup(remote)
+    expect(second.offer).to.not.equal(undefined)
+    expect(queries).to.have.length(1)
+  })
+
+  it('a finder that ignores its signal still holds a dial no longer than its timeout', async () => {
+    let released = false
+    unregister = registerEchConfigFinder(peerStore, { timeout: 50, find: async () => new Promise(() => {}) })
+    const result = await configs.lookup(remote).then(r => { released = true; return r })
+    expect(released).to.equal(true)
+    expect(result).to.have.property('reason', 'no-config')
+  })
+
+  it('dials to the same peer share one query', async () => {
+    finder({ timeout: 5000 })
+    const dials = [configs.lookup(remote), configs.lookup(remote), configs.lookup(remote)]
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record()))
+    queries[0].end()
+    const results = await Promise.all(dials)
+    expect(queries).to.have.length(1)
+    expect(results.every(r => r.offer != null)).to.equal(true)
+    expect(reports).to.deep.equal(['found', 'found', 'found'])
+  })
+
+  it('takes the newest of the records holders return, and stops the query at the quorum', async () => {
+    finder({ timeout: 5000, quorum: 3 })
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    const older = await record(2 * HOUR)
+    const newest = await record(HOUR)
+    queries[0].push(response(older))
+    queries[0].push(response(newest))
+    queries[0].push(response(older))
+    expect((await dial).offer).to.not.equal(undefined)
+    expect(queries[0].signal?.aborted).to.equal(true)
+    expect((await peerStore.get(remote)).metadata.get(ECH_PEER_STORE_KEY)).to.equalBytes(newest)
+  })
+
+  it('a record older than the one stored is refused (rollback); the stored one stays', async () => {
+    // a dialer that encrypts to X-Wing only: the stored X25519 record verifies but offers nothing, so the dial looks further
+    configs = new PeerConfigStore({ peerStore, provider: defaultProvider, log, kemIds: kemIdsByName(['x-wing']) })
+    const stored = await record(HOUR)
+    await configs.storeSignedRecord(remote, stored)
+    finder({ timeout: 5000 })
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record(2 * HOUR)))
+    queries[0].end()
+    expect(await dial).to.have.property('reason', 'unusable-config')
+    expect(reports).to.deep.equal(['refused'])
+    expect((await peerStore.get(remote)).metadata.get(ECH_PEER_STORE_KEY)).to.equalBytes(stored)
+  })
+
+  it('remembers a peer without a record (a query that ran to its end, servers answered): no query for it until negativeTtl has passed', async () => {
+    finder({ timeout: 5000 })
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push({ name: 'PEER_RESPONSE', messageName: 'GET_VALUE' })
+    queries[0].end()
+    expect(await dial).to.have.property('reason', 'no-config')
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(1)
+    expect(reports).to.deep.equal(['not-found', 'cached-miss'])
+  })
+
+  it('a query that reached no server is not remembered: the next dial asks again', async () => {
+    finder({ timeout: 5000 })
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push({ name: 'QUERY_ERROR', error: new Error('unreachable') })
+    queries[0].end()
+    expect(await dial).to.have.property('reason', 'no-config')
+    const again = configs.lookup(remote)
+    while (queries.length === 1) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[1].end()
+    await again
+    expect(reports).to.deep.equal(['error', 'error'])
+  })
+
+  it('beyond maxConcurrent queries a dial goes ahead at once (busy)', async () => {
+    finder({ timeout: 5000, maxConcurrent: 1 })
+    const first = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    expect(await configs.lookup(other)).to.have.property('reason', 'no-config')
+    expect(reports).to.deep.equal(['busy'])
+    queries[0].end()
+    await first
+    expect(queries).to.have.length(1)
+  })
+
+  it('a record signed by another peer is never stored', async () => {
+    finder({ timeout: 5000, quorum: 1 })
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record(0, await generateKeyPair('Ed25519'))))
+    expect(await dial).to.have.property('reason', 'no-config')
+    expect(reports).to.deep.equal(['refused'])
+    expect(await peerStore.has(remote)).to.equal(false)
+  })
+})
