@@ -161,6 +161,12 @@ export interface PeerConfigStoreInit {
   cacheSize?: number
   /** KEM ids this dialer will encrypt to (default: every implemented KEM) */
   kemIds?: ReadonlySet<number>
+  /**
+   * How `lookup` reads a peer's configs (default `readStoredConfig`); one
+   * that leaves out the record of a peer without a config must not be used
+   * where GREASE needs it
+   */
+  read?(peer: PeerId): Promise<StoredConfig>
   now?(): number
 }
 
@@ -175,6 +181,7 @@ export class PeerConfigStore {
   private readonly cacheSize: number
   private readonly now: () => number
   private readonly kemIds?: ReadonlySet<number>
+  private readonly read: (peer: PeerId) => Promise<StoredConfig>
   private readonly cache = new Map<string, CacheEntry>()
 
   constructor (init: PeerConfigStoreInit) {
@@ -184,13 +191,14 @@ export class PeerConfigStore {
     this.cacheSize = init.cacheSize ?? 1024
     this.now = init.now ?? Date.now
     this.kemIds = init.kemIds
+    this.read = init.read ?? (async (peer) => readStoredConfig(this.peerStore, peer))
   }
 
   /** The offer for this peer, or why there is none */
   async lookup (peer: PeerId): Promise<EchOfferLookup> {
     let current: StoredConfig
     try {
-      current = await readStoredConfig(this.peerStore, peer)
+      current = await this.read(peer)
     } catch (err: any) {
       this.log.error('could not read ECH config of %p - %e', peer, err)
       return NO_CONFIG
