@@ -175,6 +175,12 @@ export interface PeerConfigStoreInit {
   cacheSize?: number
   /** KEM ids this dialer will encrypt to (default: every implemented KEM) */
   kemIds?: ReadonlySet<number>
+  /**
+   * How `lookup` reads a peer's configs (default `readStoredConfig`); one
+   * that leaves out the record of a peer without a config must not be used
+   * where GREASE needs it
+   */
+  read?(peer: PeerId): Promise<StoredConfig>
   now?(): number
 }
 
@@ -189,6 +195,7 @@ export class PeerConfigStore {
   private readonly cacheSize: number
   private readonly now: () => number
   private readonly kemIds?: ReadonlySet<number>
+  private readonly read: (peer: PeerId) => Promise<StoredConfig>
   private readonly cache = new Map<string, CacheEntry>()
 
   constructor (init: PeerConfigStoreInit) {
@@ -198,6 +205,7 @@ export class PeerConfigStore {
     this.cacheSize = init.cacheSize ?? 1024
     this.now = init.now ?? Date.now
     this.kemIds = init.kemIds
+    this.read = init.read ?? (async (peer) => readStoredConfig(this.peerStore, peer))
   }
 
   /**
@@ -209,10 +217,13 @@ export class PeerConfigStore {
    * `expired-config`, `unusable-config`).
    */
   async lookup (peer: PeerId, options: EchLookupOptions = {}): Promise<EchOfferLookup> {
-    const { lookup: stored, record } = await this.lookupStored(peer)
+    const { lookup: stored, record: storedRecord } = await this.lookupStored(peer)
     if (stored.offer != null) {
       return stored
     }
+    // a cheap read that found no config comes without the record, whose
+    // addresses may still carry one
+    const record = storedRecord ?? (options.addressConfig == null ? undefined : await this.readRecord(peer))
     const fromAddresses = await this.lookupAddresses(peer, record, options)
     if (fromAddresses != null) {
       return fromAddresses
@@ -222,6 +233,16 @@ export class PeerConfigStore {
     }
     const { lookup: found } = await this.lookupStored(peer)
     return found.offer != null ? found : stored
+  }
+
+  /** The peer's whole record, or undefined when there is none or it cannot be read */
+  private async readRecord (peer: PeerId): Promise<Peer | undefined> {
+    try {
+      return (await readStoredConfig(this.peerStore, peer)).record
+    } catch (err: any) {
+      this.log.error('could not read the record of %p - %e', peer, err)
+      return undefined
+    }
   }
 
   /** The offer from the config list the peer's addresses carry, parsed once per list */
@@ -262,7 +283,7 @@ export class PeerConfigStore {
   private async lookupStored (peer: PeerId): Promise<{ lookup: EchOfferLookup, record?: Peer }> {
     let current: StoredConfig
     try {
-      current = await readStoredConfig(this.peerStore, peer)
+      current = await this.read(peer)
     } catch (err: any) {
       this.log.error('could not read ECH config of %p - %e', peer, err)
       return { lookup: NO_CONFIG }

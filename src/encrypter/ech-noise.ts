@@ -21,6 +21,7 @@ import { EchPolicy } from '../policy/policy.js'
 import { watchExposure } from './exposure.js'
 import { DEFAULT_MAX_PENDING_PER_SOURCE, DEFAULT_MESSAGE1_TIMEOUT, Inbound } from './inbound.js'
 import { Outbound } from './outbound.js'
+import { PeerStoreConfigReader } from './peer-store-read.js'
 import { Reporter } from './report.js'
 import { checkRemotePeer, securedConnection } from './secured.js'
 import type { OutboundPlan } from './outbound.js'
@@ -105,6 +106,8 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
   private readonly provider: CryptoProvider
   private readonly stock: ConnectionEncrypter<NoiseExtensions>
   private readonly configs: PeerConfigStore
+  /** How a dial reads its peer's configs, when not with `peerStore.get` (see `peer-store-read.ts`) */
+  private readonly reader?: PeerStoreConfigReader
   private readonly staticKey: DhPrivateKey
   private readonly record: SignedRecordCache
   private readonly reporter: Reporter
@@ -126,7 +129,10 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     this.log = components.logger.forComponent('libp2p:noise-ech')
     this.provider = init.provider ?? defaultProvider
     this.stock = noise(init.noise)(components)
-    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider: this.provider, log: this.log, kemIds: kemIdsByName(init.kems) })
+    // GREASE decides on the whole record of a peer without a config (what identify learned), which only `get` gives
+    this.reader = init.grease === true ? undefined : new PeerStoreConfigReader({ peerStore: components.peerStore, datastore: components.datastore, localPeer: components.peerId, log: this.log })
+    const reader = this.reader
+    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider: this.provider, log: this.log, kemIds: kemIdsByName(init.kems), read: reader == null ? undefined : async (peer) => reader.read(peer) })
     this.staticKey = init.noise?.staticNoiseKey != null
       ? this.provider.x25519FromSecret(init.noise.staticNoiseKey)
       : this.provider.x25519Generate()

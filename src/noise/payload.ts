@@ -88,9 +88,13 @@ class Writer {
 }
 
 /** A field as read: its number, wire type, and for LEN fields the bytes (a view, not a copy) */
-interface Field { number: number, wireType: number, bytes?: Uint8Array }
+export interface Field { number: number, wireType: number, bytes?: Uint8Array }
 
-class Reader {
+/**
+ * The package's protobuf reader: tags, varints and LEN fields, every length
+ * bounded by the bytes that remain; throws `ProtobufDecodeError`
+ */
+export class Reader {
   #pos = 0
   readonly #buf: Uint8Array
 
