@@ -174,7 +174,13 @@ export class Outbound {
     if (remotePeer == null) {
       return { reason: 'no-peer-id' }
     }
-    const lookup: EchOfferLookup = await this.init.configs.lookup(remotePeer, mode === 'require' ? CERTIFIED_ADDRESSES : ANY_ADDRESSES)
+    // require mode is not subject to the policy; otherwise a peer the kill
+    // switch or the rollout keeps on stock Noise is not looked for in the DHT
+    let options = CERTIFIED_ADDRESSES
+    if (mode !== 'require') {
+      options = this.init.policy.mayOffer(remotePeer) ? ANY_ADDRESSES : ANY_ADDRESSES_NO_FIND
+    }
+    const lookup: EchOfferLookup = await this.init.configs.lookup(remotePeer, options)
     if (lookup.offer == null || mode === 'require') {
       return lookup
     }
@@ -217,6 +223,7 @@ export class Outbound {
  */
 const ANY_ADDRESSES: EchLookupOptions = { addressConfig: (record) => addressConfig(record, false) }
 const CERTIFIED_ADDRESSES: EchLookupOptions = { addressConfig: (record) => addressConfig(record, true) }
+const ANY_ADDRESSES_NO_FIND: EchLookupOptions = { ...ANY_ADDRESSES, find: false }
 
 function addressConfig (record: Peer, certifiedOnly: boolean): Uint8Array | undefined {
   const certified = record.addresses.filter(a => a.isCertified).map(a => a.multiaddr)

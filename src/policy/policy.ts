@@ -169,10 +169,25 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
   mayGrease (peer: PeerId, address: string | undefined, identify: { agentVersion?: string, protocols?: readonly string[] }): boolean {
     const key = peer.toString()
     // as decide(), but without taking a half-open breaker's single trial
-    if (!this.enabled || this.threshold === 0 || (this.threshold < ROLLOUT_BUCKETS && this.bucketOf(peer, key) >= this.threshold)) { return false }
+    if (!this.admits(peer, key)) { return false }
     if ((this.breakers.get(key)?.phase ?? 'closed') !== 'closed') { return false }
     if (this.refusals.isAddressRefusing(key, address)) { return false }
     return this.refusals.isTolerant(key) || toleratesOuterHello(identify.agentVersion, identify.protocols)
+  }
+
+  /**
+   * Whether the kill switch and the rollout let offers to this peer through
+   * at all (the breaker and the address aside, and without taking a
+   * half-open breaker's trial): a dial that cannot offer need not look for a
+   * config anywhere slower than the peer store (the DHT)
+   */
+  mayOffer (peer: PeerId): boolean {
+    return this.admits(peer, peer.toString())
+  }
+
+  /** The kill switch is on and the peer's rollout bucket is in */
+  private admits (peer: PeerId, key: string): boolean {
+    return this.enabled && this.threshold !== 0 && !(this.threshold < ROLLOUT_BUCKETS && this.bucketOf(peer, key) >= this.threshold)
   }
 
   /** A handshake in which we offered ECH succeeded: close the peer's breaker and forget its backoff */

@@ -15,6 +15,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { encodeEchConfigList } from '../../src/config/codec.js'
 import { createEchConfig } from '../../src/config/create.js'
+import { registerEchConfigFinder } from '../../src/config/finders.js'
 import { PeerConfigStore } from '../../src/config/peer-store.js'
 import { createSignedConfigRecord } from '../../src/config/record.js'
 import { nodeProvider } from '../../src/crypto/node.js'
@@ -237,6 +238,42 @@ describe('encrypter/outbound', function () {
           }
         }
       })
+    }
+  })
+
+  describe('plan() and the config finders (the DHT)', () => {
+    /** A finder that stores the peer's config when asked, and counts the peers it was asked about */
+    function storingFinder (s: Setup): { asked: string[], unregister(): void } {
+      const asked: string[] = []
+      const unregister = registerEchConfigFinder(s.peerStore, {
+        timeout: 1000,
+        find: async (peer) => {
+          asked.push(peer.toString())
+          await s.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: echKey.configList } })
+        }
+      })
+      return { asked, unregister }
+    }
+
+    const cases: Array<{ name: string, mode: EchMode, policy?: EchPolicyOptions, asked: boolean, want: Record<string, unknown> }> = [
+      { name: 'opportunistic: asked, and its config offered', mode: 'opportunistic', asked: true, want: { kind: 'ech', reason: undefined, hello: 'offer', require: false } },
+      { name: 'require: asked (not subject to the policy), and its config offered', mode: 'require', policy: { rolloutPercentage: 0 }, asked: true, want: { kind: 'ech', reason: undefined, hello: 'offer', require: true } },
+      { name: 'opportunistic, rollout 0 %: not asked, stock Noise', mode: 'opportunistic', policy: { rolloutPercentage: 0 }, asked: false, want: { kind: 'stock', reason: 'no-config' } },
+      { name: 'opportunistic, the kill switch off: not asked, stock Noise', mode: 'opportunistic', policy: { enabled: false }, asked: false, want: { kind: 'stock', reason: 'no-config' } }
+    ]
+    async function check (c: typeof cases[number]): Promise<void> {
+      const s = await setup({ policy: c.policy })
+      const finder = storingFinder(s)
+      try {
+        const plan = await s.outbound.plan(c.mode, remote, ADDR)
+        expect(finder.asked).to.deep.equal(c.asked ? [remote.toString()] : [])
+        expect(summary(plan)).to.deep.equal(c.want)
+      } finally {
+        finder.unregister()
+      }
+    }
+    for (const c of cases) {
+      it(c.name, async () => { await check(c) })
     }
   })
 
