@@ -24,6 +24,7 @@
  */
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { RecordEnvelope } from '@libp2p/peer-record'
+import { equalBytes } from '../crypto/bytes.js'
 import { isWireConfigList } from './codec.js'
 import type { PeerId, PrivateKey, Record } from '@libp2p/interface'
 
@@ -158,7 +159,7 @@ export class EchConfigRecord implements Record {
     if (!(other instanceof EchConfigRecord)) { return false }
     const a = this.marshal()
     const b = other.marshal()
-    return a.byteLength === b.byteLength && a.every((byte, i) => byte === b[i])
+    return equalBytes(a, b)
   }
 
   /** Parse a payload; throws EchRecordInvalidError naming what is wrong */
@@ -241,7 +242,7 @@ export async function openSignedConfigRecord (bytes: Uint8Array, expectedPeerId:
     throw new EchRecordInvalidError('Signed config record is malformed or its signature is invalid', { cause: err })
   }
   const type = envelope.payloadType
-  if (type.byteLength !== ECH_RECORD_CODEC.byteLength || !ECH_RECORD_CODEC.every((b, i) => b === type[i])) {
+  if (!equalBytes(type, ECH_RECORD_CODEC)) {
     throw new EchRecordInvalidError('Envelope does not hold an ECH config record')
   }
   // comparing peer ids (not raw public keys) also covers RSA peer ids, which

@@ -29,12 +29,17 @@ export interface StoredKey {
  * never throws (failures are logged)
  */
 export class EchKeyStore {
-  constructor (
-    private readonly datastore: Datastore,
-    private readonly namespace: string,
-    private readonly provider: CryptoProvider,
-    private readonly log: Logger
-  ) {}
+  readonly #datastore: Datastore
+  readonly #namespace: string
+  readonly #provider: CryptoProvider
+  readonly #log: Logger
+
+  constructor (datastore: Datastore, namespace: string, provider: CryptoProvider, log: Logger) {
+    this.#datastore = datastore
+    this.#namespace = namespace
+    this.#provider = provider
+    this.#log = log
+  }
 
   /**
    * Every readable key, newest first, at most one per config id (the
@@ -43,15 +48,15 @@ export class EchKeyStore {
   async loadAll (): Promise<StoredKey[]> {
     const found: StoredKey[] = []
     try {
-      for await (const { key: dsKey, value } of this.datastore.query({ prefix: this.namespace })) {
+      for await (const { key: dsKey, value } of this.#datastore.query({ prefix: this.#namespace })) {
         try {
-          found.push({ ...await loadStoredEchKeyRecord(value, this.provider), dsKey })
+          found.push({ ...await loadStoredEchKeyRecord(value, this.#provider), dsKey })
         } catch (err) {
-          this.log.error('skipping unreadable ECH key %s - %e', dsKey, err)
+          this.#log.error('skipping unreadable ECH key %s - %e', dsKey, err)
         }
       }
     } catch (err) {
-      this.log.error('could not read persisted ECH keys - %e', err)
+      this.#log.error('could not read persisted ECH keys - %e', err)
     }
     found.sort((a, b) => b.key.createdAt - a.key.createdAt)
     const ids = new Set<number>()
@@ -65,7 +70,7 @@ export class EchKeyStore {
       }
       // we never write two live keys with one id (RFC 9849 §7.1 selects by it);
       // the loser is never used again, so it must not stay at rest either
-      this.log.error('dropping ECH key %s: config id %d is taken by a newer key', stored.dsKey, id)
+      this.#log.error('dropping ECH key %s: config id %d is taken by a newer key', stored.dsKey, id)
       stored.key.privateKey.destroy()
       await this.remove(stored.dsKey)
     }
@@ -77,14 +82,14 @@ export class EchKeyStore {
    * undefined when the write failed
    */
   async save (key: EchKey, expiresAt?: number): Promise<Key | undefined> {
-    const dsKey = new Key(`${this.namespace}/${key.config.configId}-${key.createdAt}`)
+    const dsKey = new Key(`${this.#namespace}/${key.config.configId}-${key.createdAt}`)
     try {
       // not wiped after the put: a datastore may keep this very buffer (MemoryDatastore does)
-      await this.datastore.put(dsKey, encodeStoredEchKey(key, { expiresAt }))
+      await this.#datastore.put(dsKey, encodeStoredEchKey(key, { expiresAt }))
       return dsKey
     } catch (err) {
       // the key still works until restart; not worth failing the node over
-      this.log.error('could not persist ECH key %d - %e', key.config.configId, err)
+      this.#log.error('could not persist ECH key %d - %e', key.config.configId, err)
       return undefined
     }
   }
@@ -92,9 +97,9 @@ export class EchKeyStore {
   /** Delete a stored key (a destroyed one); failures are logged */
   async remove (dsKey: Key): Promise<void> {
     try {
-      await this.datastore.delete(dsKey)
+      await this.#datastore.delete(dsKey)
     } catch (err) {
-      this.log.error('could not delete ECH key %s - %e', dsKey, err)
+      this.#log.error('could not delete ECH key %s - %e', dsKey, err)
     }
   }
 }

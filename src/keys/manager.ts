@@ -62,42 +62,42 @@ const MAX_TIMER_DELAY = 0x7fffffff
  * one (`ech.keys`).
  */
 export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implements Startable {
-  private readonly log: Logger
-  private readonly store?: EchKeyStore
-  private readonly static: boolean
-  private readonly rotationInterval: number
-  private readonly gracePeriod: number
-  private readonly maxLiveKeys: number
-  private readonly autoRotate: boolean
-  private readonly generateOptions: EchKeyManagerInit['generate']
-  private readonly provider: CryptoProvider
-  private readonly namespace: string
-  private readonly now: () => number
-  private entries: LiveEntry[] = []
-  private started = false
-  private timer?: ReturnType<typeof setTimeout>
+  readonly #log: Logger
+  readonly #store?: EchKeyStore
+  readonly #static: boolean
+  readonly #rotationInterval: number
+  readonly #gracePeriod: number
+  readonly #maxLiveKeys: number
+  readonly #autoRotate: boolean
+  readonly #generateOptions: EchKeyManagerInit['generate']
+  readonly #provider: CryptoProvider
+  readonly #namespace: string
+  readonly #now: () => number
+  #entries: LiveEntry[] = []
+  #started = false
+  #timer?: ReturnType<typeof setTimeout>
   /** Serializes start, rotation and expiry so a timer never races a caller */
-  private queue: Promise<unknown> = Promise.resolve()
+  #queue: Promise<unknown> = Promise.resolve()
 
   constructor (components: EchKeyManagerComponents, init: EchKeyManagerInit = {}) {
     super()
-    this.log = components.logger.forComponent('libp2p:noise-ech:keys')
-    this.static = init.keys != null
-    this.rotationInterval = checkDuration(init.rotationInterval, DEFAULT_ROTATION_INTERVAL, 'rotationInterval')
-    this.gracePeriod = checkDuration(init.gracePeriod, DEFAULT_GRACE_PERIOD, 'gracePeriod')
-    this.maxLiveKeys = checkMaxLiveKeys(init.maxLiveKeys)
-    this.autoRotate = init.autoRotate ?? !this.static
-    this.generateOptions = init.generate
-    this.provider = init.provider ?? defaultProvider
-    this.namespace = init.namespace ?? DEFAULT_KEY_NAMESPACE
-    this.now = init.now ?? Date.now
-    if (!this.static && components.datastore != null) {
-      this.store = new EchKeyStore(components.datastore, this.namespace, this.provider, this.log)
+    this.#log = components.logger.forComponent('libp2p:noise-ech:keys')
+    this.#static = init.keys != null
+    this.#rotationInterval = checkDuration(init.rotationInterval, DEFAULT_ROTATION_INTERVAL, 'rotationInterval')
+    this.#gracePeriod = checkDuration(init.gracePeriod, DEFAULT_GRACE_PERIOD, 'gracePeriod')
+    this.#maxLiveKeys = checkMaxLiveKeys(init.maxLiveKeys)
+    this.#autoRotate = init.autoRotate ?? !this.#static
+    this.#generateOptions = init.generate
+    this.#provider = init.provider ?? defaultProvider
+    this.#namespace = init.namespace ?? DEFAULT_KEY_NAMESPACE
+    this.#now = init.now ?? Date.now
+    if (!this.#static && components.datastore != null) {
+      this.#store = new EchKeyStore(components.datastore, this.#namespace, this.#provider, this.#log)
     }
     if (init.keys != null) {
-      this.entries = checkKeys(init.keys, this.maxLiveKeys)
+      this.#entries = checkKeys(init.keys, this.#maxLiveKeys)
     }
-    this.warnIfShort(this.gracePeriod)
+    this.#warnIfShort(this.#gracePeriod)
   }
 
   /** `'libp2p-noise-ech/key-manager'` */
@@ -105,25 +105,25 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
 
   /** Whether `start()` ran (and `stop()` did not since) */
   isStarted (): boolean {
-    return this.started
+    return this.#started
   }
 
   /** Load persisted keys (dropping expired ones and any over the cap), make a first key if there is none, start the timer */
   async start (): Promise<void> {
-    if (this.started) { return }
-    await this.serialize(async () => {
+    if (this.#started) { return }
+    await this.#serialize(async () => {
       // a second start() queued behind the first finds it done
-      if (this.started) { return }
-      if (!this.static) {
-        this.entries = await this.load()
+      if (this.#started) { return }
+      if (!this.#static) {
+        this.#entries = await this.#load()
       }
-      await this.expire()
-      await this.trim()
-      if (this.entries.length === 0 || (this.autoRotate && this.isRotationDue())) {
-        await this.addKey()
+      await this.#expire()
+      await this.#trim()
+      if (this.#entries.length === 0 || (this.#autoRotate && this.#isRotationDue())) {
+        await this.#addKey()
       }
-      this.started = true
-      this.schedule()
+      this.#started = true
+      this.#schedule()
     })
   }
 
@@ -133,30 +133,30 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
    * for the next start; application keys are left alone)
    */
   async stop (): Promise<void> {
-    if (!this.started) { return }
-    this.started = false
-    this.clearTimer()
-    await this.serialize(async () => {
-      await this.expire()
-      if (!this.static) {
-        for (const { key } of this.entries) {
+    if (!this.#started) { return }
+    this.#started = false
+    this.#clearTimer()
+    await this.#serialize(async () => {
+      await this.#expire()
+      if (!this.#static) {
+        for (const { key } of this.#entries) {
           key.privateKey.destroy()
         }
-        this.entries = []
+        this.#entries = []
       }
     })
   }
 
   /** When the timer next rotates (ms since epoch); undefined when not started or autoRotate is off */
   getNextRotation (): number | undefined {
-    if (!this.started || !this.autoRotate || this.entries.length === 0) { return undefined }
-    return this.entries[0].key.createdAt + this.rotationInterval
+    if (!this.#started || !this.#autoRotate || this.#entries.length === 0) { return undefined }
+    return this.#entries[0].key.createdAt + this.#rotationInterval
   }
 
   /** When a retired key stops being accepted (ms since epoch); undefined for the current key or an unknown id */
   getKeyExpiry (configId: number): number | undefined {
-    const entry = this.entries.find(e => e.key.config.configId === configId)
-    return entry == null ? undefined : expiryOf(entry, this.gracePeriod)
+    const entry = this.#entries.find(e => e.key.config.configId === configId)
+    return entry == null ? undefined : expiryOf(entry, this.#gracePeriod)
   }
 
   /**
@@ -168,12 +168,12 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
    */
   getConfigListExpiry (): number | undefined {
     const next = this.getNextRotation()
-    return nextDue(this.entries, this.gracePeriod, next == null ? undefined : next + this.gracePeriod)
+    return nextDue(this.#entries, this.#gracePeriod, next == null ? undefined : next + this.#gracePeriod)
   }
 
   /** The configured grace period, ms */
   getGracePeriod (): number {
-    return this.gracePeriod
+    return this.#gracePeriod
   }
 
   /**
@@ -183,13 +183,13 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
    * the new one out of band
    */
   isGraceShorterThanCache (): boolean {
-    return this.gracePeriod < CONFIG_CACHE_LIFETIME
+    return this.#gracePeriod < CONFIG_CACHE_LIFETIME
   }
 
   /** Live keys, newest first */
   getKeys (): EchKey[] {
-    this.assertUsable()
-    return this.entries.map(e => e.key)
+    this.#assertUsable()
+    return this.#entries.map(e => e.key)
   }
 
   /** Every live config as one ECHConfigList (RFC 9849 §4 wire form), newest first; always within `MAX_CONFIG_LIST_BYTES` */
@@ -199,8 +199,8 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
 
   /** The live key with this config_id (RFC 9849 §7.1: the server selects keys by it) */
   findByConfigId (configId: number): EchKey | undefined {
-    this.assertUsable()
-    return this.entries.find(e => e.key.config.configId === configId)?.key
+    this.#assertUsable()
+    return this.#entries.find(e => e.key.config.configId === configId)?.key
   }
 
   /**
@@ -211,134 +211,134 @@ export class EchKeyManager extends TypedEventEmitter<EchKeyManagerEvents> implem
    * oldest keys early.
    */
   async rotate (options: EchKeyRotateOptions = {}): Promise<EchKey> {
-    if (!this.started) { throw new EchKeyManagerNotStartedError() }
+    if (!this.#started) { throw new EchKeyManagerNotStartedError() }
     const gracePeriod = options.gracePeriod == null ? undefined : checkDuration(options.gracePeriod, 0, 'gracePeriod')
-    if (gracePeriod != null) { this.warnIfShort(gracePeriod) }
-    return this.serialize(async () => {
-      const key = await this.addKey(gracePeriod)
-      await this.expire()
-      this.schedule()
+    if (gracePeriod != null) { this.#warnIfShort(gracePeriod) }
+    return this.#serialize(async () => {
+      const key = await this.#addKey(gracePeriod)
+      await this.#expire()
+      this.#schedule()
       return key
     })
   }
 
   /** Drop expired keys and rotate when due; the timer runs this, tests may too */
   async maintain (): Promise<void> {
-    if (!this.started) { return }
-    await this.serialize(async () => {
-      await this.expire()
-      if (this.autoRotate && this.isRotationDue()) {
-        await this.addKey()
+    if (!this.#started) { return }
+    await this.#serialize(async () => {
+      await this.#expire()
+      if (this.#autoRotate && this.#isRotationDue()) {
+        await this.#addKey()
       }
-      this.schedule()
+      this.#schedule()
     })
   }
 
-  private warnIfShort (gracePeriod: number): void {
+  #warnIfShort (gracePeriod: number): void {
     if (gracePeriod < CONFIG_CACHE_LIFETIME) {
-      this.log('warning: gracePeriod of %d ms is shorter than the %d ms a dialer may cache a config: after a rotation, require-mode dialers holding the replaced config are refused until they get the new one out of band', gracePeriod, CONFIG_CACHE_LIFETIME)
+      this.#log('warning: gracePeriod of %d ms is shorter than the %d ms a dialer may cache a config: after a rotation, require-mode dialers holding the replaced config are refused until they get the new one out of band', gracePeriod, CONFIG_CACHE_LIFETIME)
     }
   }
 
-  private assertUsable (): void {
-    if (!this.started && !this.static) { throw new EchKeyManagerNotStartedError() }
+  #assertUsable (): void {
+    if (!this.#started && !this.#static) { throw new EchKeyManagerNotStartedError() }
   }
 
-  private async serialize<T> (fn: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(fn)
-    this.queue = result.catch(() => {})
+  async #serialize<T> (fn: () => Promise<T>): Promise<T> {
+    const result = this.#queue.then(fn)
+    this.#queue = result.catch(() => {})
     return result
   }
 
-  private isRotationDue (): boolean {
-    const newest = this.entries[0]
-    return newest == null || this.now() - newest.key.createdAt >= this.rotationInterval
+  #isRotationDue (): boolean {
+    const newest = this.#entries[0]
+    return newest == null || this.#now() - newest.key.createdAt >= this.#rotationInterval
   }
 
-  private async addKey (gracePeriod?: number): Promise<EchKey> {
+  async #addKey (gracePeriod?: number): Promise<EchKey> {
     // creation times strictly increase: they order the keys when loaded back
-    const now = Math.max(this.now(), (this.entries[0]?.key.createdAt ?? -Infinity) + 1)
+    const now = Math.max(this.#now(), (this.#entries[0]?.key.createdAt ?? -Infinity) + 1)
     const key = await generateEchKey({
       // a rotation keeps the current key's KEM, name and suites (an X-Wing
       // node must not drop to X25519 by rotating), unless configured otherwise
-      ...(this.entries[0] == null ? {} : optionsLike(this.entries[0].key.config)),
-      ...this.generateOptions,
-      provider: this.provider,
+      ...(this.#entries[0] == null ? {} : optionsLike(this.#entries[0].key.config)),
+      ...this.#generateOptions,
+      provider: this.#provider,
       createdAt: now,
       // RFC 9849 §4 config ids must tell live keys apart; the cap keeps one free
-      avoidConfigIds: this.entries.map(e => e.key.config.configId)
+      avoidConfigIds: this.#entries.map(e => e.key.config.configId)
     })
     if (listBytes([{ key }]) > MAX_CONFIG_LIST_BYTES) {
       key.privateKey.destroy()
       throw new EchKeyOptionsError(`generate options make a config of ${key.config.raw.byteLength} bytes, over the ${MAX_CONFIG_LIST_BYTES}-byte list limit`)
     }
-    const entry: LiveEntry = { key, dsKey: await this.store?.save(key) }
-    const { retired, changed } = retireAt(this.entries, now, this.gracePeriod, gracePeriod)
+    const entry: LiveEntry = { key, dsKey: await this.#store?.save(key) }
+    const { retired, changed } = retireAt(this.#entries, now, this.#gracePeriod, gracePeriod)
     for (const { key: old, dsKey, expiresAt } of changed) {
       // persisted before any delete: if the delete fails, a restart still drops the key on time
-      if (dsKey != null) { await this.store?.save(old, expiresAt) }
+      if (dsKey != null) { await this.#store?.save(old, expiresAt) }
     }
-    this.entries.unshift(entry)
-    this.log('added ECH key %d, retired %o', key.config.configId, retired)
+    this.#entries.unshift(entry)
+    this.#log('added ECH key %d, retired %o', key.config.configId, retired)
     this.safeDispatchEvent('ech:rotated', { detail: { added: key.config.configId, retired } })
-    await this.trim()
+    await this.#trim()
     return key
   }
 
-  private async expire (): Promise<void> {
-    const { keep, dropped } = splitExpired(this.entries, this.now(), this.gracePeriod)
-    this.entries = keep
-    await this.drop(dropped, 'grace-ended')
+  async #expire (): Promise<void> {
+    const { keep, dropped } = splitExpired(this.#entries, this.#now(), this.#gracePeriod)
+    this.#entries = keep
+    await this.#drop(dropped, 'grace-ended')
   }
 
   /** Retire early the oldest keys over `maxLiveKeys` or over `MAX_CONFIG_LIST_BYTES` */
-  private async trim (): Promise<void> {
-    const { keep, dropped } = splitOverCap(this.entries, this.maxLiveKeys, MAX_CONFIG_LIST_BYTES)
-    this.entries = keep
+  async #trim (): Promise<void> {
+    const { keep, dropped } = splitOverCap(this.#entries, this.#maxLiveKeys, MAX_CONFIG_LIST_BYTES)
+    this.#entries = keep
     if (dropped.length > 0) {
-      this.log('warning: %d ECH key(s) retired before their grace period ended: the live set is capped at %d keys and %d bytes', dropped.length, this.maxLiveKeys, MAX_CONFIG_LIST_BYTES)
+      this.#log('warning: %d ECH key(s) retired before their grace period ended: the live set is capped at %d keys and %d bytes', dropped.length, this.#maxLiveKeys, MAX_CONFIG_LIST_BYTES)
     }
-    await this.drop(dropped, 'cap')
+    await this.#drop(dropped, 'cap')
   }
 
   /** Destroy keys that left the live set and delete them from the datastore: nothing stays at rest */
-  private async drop (entries: LiveEntry[], reason: EchKeyExpiredDetail['reason']): Promise<void> {
+  async #drop (entries: LiveEntry[], reason: EchKeyExpiredDetail['reason']): Promise<void> {
     for (const { key, dsKey } of entries) {
       key.privateKey.destroy()
       if (dsKey != null) {
-        await this.store?.remove(dsKey)
+        await this.#store?.remove(dsKey)
       }
-      this.log('ECH key %d expired (%s)', key.config.configId, reason)
+      this.#log('ECH key %d expired (%s)', key.config.configId, reason)
       this.safeDispatchEvent('ech:key-expired', { detail: { configId: key.config.configId, createdAt: key.createdAt, reason } })
     }
   }
 
   /** Persisted keys, newest first, each retired when the next newer one was made */
-  private async load (): Promise<LiveEntry[]> {
-    return fromStored(await this.store?.loadAll() ?? [])
+  async #load (): Promise<LiveEntry[]> {
+    return fromStored(await this.#store?.loadAll() ?? [])
   }
 
-  private clearTimer (): void {
-    if (this.timer != null) {
-      clearTimeout(this.timer)
-      this.timer = undefined
+  #clearTimer (): void {
+    if (this.#timer != null) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
     }
   }
 
   /** Arm the timer for the next rotation or expiry, whichever comes first */
-  private schedule (): void {
-    this.clearTimer()
-    if (!this.started) { return }
-    const newest = this.entries[0]
-    const rotation = this.autoRotate && newest != null ? newest.key.createdAt + this.rotationInterval : undefined
-    const due = nextDue(this.entries, this.gracePeriod, rotation)
+  #schedule (): void {
+    this.#clearTimer()
+    if (!this.#started) { return }
+    const newest = this.#entries[0]
+    const rotation = this.#autoRotate && newest != null ? newest.key.createdAt + this.#rotationInterval : undefined
+    const due = nextDue(this.#entries, this.#gracePeriod, rotation)
     if (due == null) { return }
-    const delay = Math.min(Math.max(due - this.now(), 0), MAX_TIMER_DELAY)
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.maintain().catch(err => { this.log.error('ECH key maintenance failed - %e', err) })
+    const delay = Math.min(Math.max(due - this.#now(), 0), MAX_TIMER_DELAY)
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.maintain().catch(err => { this.#log.error('ECH key maintenance failed - %e', err) })
     }, delay)
     // never keep the process alive just to rotate keys
-    this.timer.unref?.()
+    this.#timer.unref?.()
   }
 }

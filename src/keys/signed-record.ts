@@ -26,39 +26,39 @@ export interface SignedRecordCacheInit {
 }
 
 export class SignedRecordCache {
-  private readonly keys: EchKeyManager
-  private readonly privateKey: PrivateKey
-  private readonly ttlSeconds: number
-  private readonly refreshMs: number
-  private readonly now: () => number
-  private entry?: { created: number, record: Promise<Uint8Array> }
+  readonly #keys: EchKeyManager
+  readonly #privateKey: PrivateKey
+  readonly #ttlSeconds: number
+  readonly #refreshMs: number
+  readonly #now: () => number
+  #entry?: { created: number, record: Promise<Uint8Array> }
 
   constructor (keys: EchKeyManager, privateKey: PrivateKey, init: SignedRecordCacheInit = {}) {
-    this.keys = keys
-    this.privateKey = privateKey
-    this.ttlSeconds = init.ttlSeconds ?? RECORD_TTL_SECONDS
-    this.refreshMs = init.refreshMs ?? RECORD_REFRESH_MS
-    this.now = init.now ?? Date.now
+    this.#keys = keys
+    this.#privateKey = privateKey
+    this.#ttlSeconds = init.ttlSeconds ?? RECORD_TTL_SECONDS
+    this.#refreshMs = init.refreshMs ?? RECORD_REFRESH_MS
+    this.#now = init.now ?? Date.now
     // the record lists the live configs: re-sign when that set changes
-    const invalidate = (): void => { this.entry = undefined }
+    const invalidate = (): void => { this.#entry = undefined }
     keys.addEventListener('ech:rotated', invalidate)
     keys.addEventListener('ech:key-expired', invalidate)
   }
 
   /** The current record, signing a new one when there is none or it is due */
   async get (): Promise<Uint8Array> {
-    const now = this.now()
-    if (this.entry == null || now - this.entry.created >= this.refreshMs) {
+    const now = this.#now()
+    if (this.#entry == null || now - this.#entry.created >= this.#refreshMs) {
       const entry = {
         created: now,
-        record: createSignedConfigRecord(this.privateKey, this.keys.getConfigList(), { ttlSeconds: this.ttlSeconds, now })
+        record: createSignedConfigRecord(this.#privateKey, this.#keys.getConfigList(), { ttlSeconds: this.#ttlSeconds, now })
       }
       // a failed signature must not be cached
       entry.record.catch(() => {
-        if (this.entry === entry) { this.entry = undefined }
+        if (this.#entry === entry) { this.#entry = undefined }
       })
-      this.entry = entry
+      this.#entry = entry
     }
-    return this.entry.record
+    return this.#entry.record
   }
 }

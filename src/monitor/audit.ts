@@ -12,14 +12,14 @@ import type { ComponentLogger, Logger } from '@libp2p/interface'
 export const AUDIT_FIELDS = ['time', 'event', 'kind', 'severity', 'remotePeer', 'remoteAddr', 'count', 'reason', 'configId'] as const satisfies ReadonlyArray<keyof AuditEntry>
 
 export class AuditLog {
-  private readonly log: Logger
-  private readonly sink?: (entry: AuditEntry) => void
-  private readonly onSinkError: (err: unknown) => void
+  readonly #log: Logger
+  readonly #sink?: (entry: AuditEntry) => void
+  readonly #onSinkError: (err: unknown) => void
 
   constructor (logger: ComponentLogger, sink: ((entry: AuditEntry) => void) | undefined, onSinkError: (err: unknown) => void) {
-    this.log = logger.forComponent('libp2p:noise-ech:audit')
-    this.sink = sink
-    this.onSinkError = onSinkError
+    this.#log = logger.forComponent('libp2p:noise-ech:audit')
+    this.#sink = sink
+    this.#onSinkError = onSinkError
   }
 
   write (input: AuditEntry): AuditEntry {
@@ -30,15 +30,15 @@ export class AuditLog {
       }
     }
     const frozen = Object.freeze(entry) as AuditEntry
-    this.log('%s', JSON.stringify(frozen))
-    if (this.sink != null) {
+    this.#log('%s', JSON.stringify(frozen))
+    if (this.#sink != null) {
       try {
-        const result: unknown = this.sink(frozen)
+        const result: unknown = this.#sink(frozen)
         if (result instanceof Promise) {
-          result.catch(this.onSinkError)
+          result.catch(this.#onSinkError)
         }
       } catch (err) {
-        this.onSinkError(err)
+        this.#onSinkError(err)
       }
     }
     return frozen

@@ -22,94 +22,94 @@ interface Node<V> {
  * an LRU that keeps deleting at the front would make each operation O(n).
  */
 export class BoundedMap<V> {
-  private readonly nodes = new Map<string, Node<V>>()
-  private oldest?: Node<V>
-  private newest?: Node<V>
-  private readonly maxSize: number
-  private readonly ttlMs: number
-  private readonly now: () => number
+  readonly #nodes = new Map<string, Node<V>>()
+  #oldest?: Node<V>
+  #newest?: Node<V>
+  readonly #maxSize: number
+  readonly #ttlMs: number
+  readonly #now: () => number
   /** Entries dropped because the map was full */
   evictions = 0
 
   constructor (maxSize: number, ttlMs: number, now: () => number) {
-    this.maxSize = maxSize
-    this.ttlMs = ttlMs
-    this.now = now
+    this.#maxSize = maxSize
+    this.#ttlMs = ttlMs
+    this.#now = now
   }
 
   get size (): number {
-    return this.nodes.size
+    return this.#nodes.size
   }
 
   /** The live value under `key`, touched (made newest, expiry renewed) */
   get (key: string): V | undefined {
-    const node = this.nodes.get(key)
+    const node = this.#nodes.get(key)
     if (node == null) {
       return undefined
     }
-    const now = this.now()
-    this.unlink(node)
-    if (now - node.touched >= this.ttlMs) {
-      this.nodes.delete(key)
+    const now = this.#now()
+    this.#unlink(node)
+    if (now - node.touched >= this.#ttlMs) {
+      this.#nodes.delete(key)
       return undefined
     }
     node.touched = now
-    this.append(node)
+    this.#append(node)
     return node.value
   }
 
   set (key: string, value: V): void {
-    const now = this.now()
-    const existing = this.nodes.get(key)
+    const now = this.#now()
+    const existing = this.#nodes.get(key)
     if (existing != null) {
-      this.unlink(existing)
-      this.nodes.delete(key)
+      this.#unlink(existing)
+      this.#nodes.delete(key)
     }
     // expired entries are the oldest ones: drop them before evicting live ones
-    while (this.oldest != null && now - this.oldest.touched >= this.ttlMs) {
-      this.drop(this.oldest)
+    while (this.#oldest != null && now - this.#oldest.touched >= this.#ttlMs) {
+      this.#drop(this.#oldest)
     }
-    while (this.oldest != null && this.nodes.size >= this.maxSize) {
-      this.drop(this.oldest)
+    while (this.#oldest != null && this.#nodes.size >= this.#maxSize) {
+      this.#drop(this.#oldest)
       this.evictions++
     }
     const node: Node<V> = { key, value, touched: now }
-    this.append(node)
-    this.nodes.set(key, node)
+    this.#append(node)
+    this.#nodes.set(key, node)
   }
 
   clear (): void {
-    this.nodes.clear()
-    this.oldest = undefined
-    this.newest = undefined
+    this.#nodes.clear()
+    this.#oldest = undefined
+    this.#newest = undefined
   }
 
-  private drop (node: Node<V>): void {
-    this.unlink(node)
-    this.nodes.delete(node.key)
+  #drop (node: Node<V>): void {
+    this.#unlink(node)
+    this.#nodes.delete(node.key)
   }
 
-  private append (node: Node<V>): void {
-    node.prev = this.newest
+  #append (node: Node<V>): void {
+    node.prev = this.#newest
     node.next = undefined
-    if (this.newest != null) {
-      this.newest.next = node
+    if (this.#newest != null) {
+      this.#newest.next = node
     } else {
-      this.oldest = node
+      this.#oldest = node
     }
-    this.newest = node
+    this.#newest = node
   }
 
-  private unlink (node: Node<V>): void {
+  #unlink (node: Node<V>): void {
     if (node.prev != null) {
       node.prev.next = node.next
     } else {
-      this.oldest = node.next
+      this.#oldest = node.next
     }
     if (node.next != null) {
       node.next.prev = node.prev
     } else {
-      this.newest = node.prev
+      this.#newest = node.prev
     }
     node.prev = undefined
     node.next = undefined
@@ -118,69 +118,69 @@ export class BoundedMap<V> {
 
 /** A token bucket: `burst` tokens, refilled at `perSecond` */
 export class TokenBucket {
-  private tokens: number
-  private last: number
-  private readonly burst: number
-  private readonly perSecond: number
-  private readonly now: () => number
+  #tokens: number
+  #last: number
+  readonly #burst: number
+  readonly #perSecond: number
+  readonly #now: () => number
 
   constructor (burst: number, perSecond: number, now: () => number) {
-    this.burst = burst
-    this.perSecond = perSecond
-    this.now = now
-    this.tokens = burst
-    this.last = now()
+    this.#burst = burst
+    this.#perSecond = perSecond
+    this.#now = now
+    this.#tokens = burst
+    this.#last = now()
   }
 
   take (): boolean {
-    const now = this.now()
+    const now = this.#now()
     // a clock that steps back refills nothing rather than draining the bucket
-    const elapsed = Math.max(0, now - this.last)
-    this.last = now
-    this.tokens = Math.min(this.burst, this.tokens + elapsed * this.perSecond / 1000)
-    if (this.tokens < 1) {
+    const elapsed = Math.max(0, now - this.#last)
+    this.#last = now
+    this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#perSecond / 1000)
+    if (this.#tokens < 1) {
       return false
     }
-    this.tokens -= 1
+    this.#tokens -= 1
     return true
   }
 }
 
 /** The last `capacity` items */
 export class RingBuffer<T> {
-  private readonly items: T[] = []
-  private next = 0
-  private readonly capacity: number
+  readonly #items: T[] = []
+  #next = 0
+  readonly #capacity: number
 
   constructor (capacity: number) {
-    this.capacity = capacity
+    this.#capacity = capacity
   }
 
   get size (): number {
-    return this.items.length
+    return this.#items.length
   }
 
   push (item: T): void {
-    if (this.items.length < this.capacity) {
-      this.items.push(item)
+    if (this.#items.length < this.#capacity) {
+      this.#items.push(item)
     } else {
-      this.items[this.next] = item
+      this.#items[this.#next] = item
     }
-    this.next = (this.next + 1) % this.capacity
+    this.#next = (this.#next + 1) % this.#capacity
   }
 
   /** Newest first, at most `limit` */
   newest (limit: number): T[] {
     const out: T[] = []
-    const n = Math.min(Math.max(0, Math.floor(limit)), this.items.length)
+    const n = Math.min(Math.max(0, Math.floor(limit)), this.#items.length)
     for (let i = 1; i <= n; i++) {
-      out.push(this.items[(this.next - i + this.items.length) % this.items.length])
+      out.push(this.#items[(this.#next - i + this.#items.length) % this.#items.length])
     }
     return out
   }
 
   clear (): void {
-    this.items.length = 0
-    this.next = 0
+    this.#items.length = 0
+    this.#next = 0
   }
 }

@@ -74,41 +74,41 @@ interface RateEntry extends EventState {
  * window. Memory per source is `limit + 1` numbers.
  */
 export class RateTracker {
-  private readonly entries: BoundedMap<RateEntry>
-  private readonly init: RateTrackerInit
+  readonly #entries: BoundedMap<RateEntry>
+  readonly #init: RateTrackerInit
 
   constructor (init: RateTrackerInit) {
-    this.init = init
+    this.#init = init
     // a source is forgotten once both its window and its event interval ran out
-    this.entries = new BoundedMap(init.maxSources, Math.max(init.windowMs, init.eventIntervalMs), init.now)
+    this.#entries = new BoundedMap(init.maxSources, Math.max(init.windowMs, init.eventIntervalMs), init.now)
   }
 
   get size (): number {
-    return this.entries.size
+    return this.#entries.size
   }
 
   /** Count one occurrence from `source`; a finding when over the rate */
   hit (source: string): Finding | undefined {
-    const now = this.init.now()
-    let entry = this.entries.get(source)
+    const now = this.#init.now()
+    let entry = this.#entries.get(source)
     if (entry == null) {
       entry = { times: [], total: 0, lastReport: -Infinity }
-      this.entries.set(source, entry)
+      this.#entries.set(source, entry)
     }
     entry.total++
     entry.times.push(now)
-    if (entry.times.length > this.init.limit + 1) {
+    if (entry.times.length > this.#init.limit + 1) {
       entry.times.shift()
     }
-    if (entry.times.length <= this.init.limit || now - entry.times[0] >= this.init.windowMs) {
+    if (entry.times.length <= this.#init.limit || now - entry.times[0] >= this.#init.windowMs) {
       return undefined
     }
-    const severity = this.init.severity(entry.total)
-    return { kind: this.init.kind, severity, count: entry.total, report: reportable(entry, severity, now, this.init.eventIntervalMs) }
+    const severity = this.#init.severity(entry.total)
+    return { kind: this.#init.kind, severity, count: entry.total, report: reportable(entry, severity, now, this.#init.eventIntervalMs) }
   }
 
   clear (): void {
-    this.entries.clear()
+    this.#entries.clear()
   }
 }
 
@@ -134,40 +134,40 @@ interface HalfOpenEntry extends EventState {
  * flood of sources only makes the tracker under-count, never grow.
  */
 export class HalfOpenTracker {
-  private readonly entries: BoundedMap<HalfOpenEntry>
-  private readonly init: HalfOpenTrackerInit
+  readonly #entries: BoundedMap<HalfOpenEntry>
+  readonly #init: HalfOpenTrackerInit
 
   constructor (init: HalfOpenTrackerInit) {
-    this.init = init
-    this.entries = new BoundedMap(init.maxSources, init.memoryMs, init.now)
+    this.#init = init
+    this.#entries = new BoundedMap(init.maxSources, init.memoryMs, init.now)
   }
 
   get size (): number {
-    return this.entries.size
+    return this.#entries.size
   }
 
   started (source: string): Finding | undefined {
-    let entry = this.entries.get(source)
+    let entry = this.#entries.get(source)
     if (entry == null) {
       entry = { open: 0, lastReport: -Infinity }
-      this.entries.set(source, entry)
+      this.#entries.set(source, entry)
     }
     entry.open++
-    if (entry.open <= this.init.limit) {
+    if (entry.open <= this.#init.limit) {
       return undefined
     }
-    return { kind: 'half-open', severity: 'medium', count: entry.open, report: reportable(entry, 'medium', this.init.now(), this.init.eventIntervalMs) }
+    return { kind: 'half-open', severity: 'medium', count: entry.open, report: reportable(entry, 'medium', this.#init.now(), this.#init.eventIntervalMs) }
   }
 
   ended (source: string): void {
-    const entry = this.entries.get(source)
+    const entry = this.#entries.get(source)
     if (entry != null && entry.open > 0) {
       entry.open--
     }
   }
 
   clear (): void {
-    this.entries.clear()
+    this.#entries.clear()
   }
 }
 
@@ -207,24 +207,24 @@ interface PeerEntry extends EventState {
  * or accepts.
  */
 export class DowngradeTracker {
-  private readonly peers: BoundedMap<PeerEntry>
-  private readonly init: DowngradeTrackerInit
+  readonly #peers: BoundedMap<PeerEntry>
+  readonly #init: DowngradeTrackerInit
 
   constructor (init: DowngradeTrackerInit) {
-    this.init = init
-    this.peers = new BoundedMap(init.maxPeers, init.memoryMs, init.now)
+    this.#init = init
+    this.#peers = new BoundedMap(init.maxPeers, init.memoryMs, init.now)
   }
 
   get size (): number {
-    return this.peers.size
+    return this.#peers.size
   }
 
   accepted (peer: PeerId): void {
-    this.peers.set(peer.toString(), { peer, signals: 0, preAuthFailures: 0, lastReport: -Infinity })
+    this.#peers.set(peer.toString(), { peer, signals: 0, preAuthFailures: 0, lastReport: -Infinity })
   }
 
   rejected (peer: string, retryConfigs: boolean): Finding | undefined {
-    const entry = this.peers.get(peer)
+    const entry = this.#peers.get(peer)
     if (entry == null) {
       return undefined
     }
@@ -233,20 +233,20 @@ export class DowngradeTracker {
       return undefined
     }
     entry.signals++
-    return this.finding(entry, 'high')
+    return this.#finding(entry, 'high')
   }
 
   breakerOpened (peer: string): Finding | undefined {
-    const entry = this.peers.get(peer)
+    const entry = this.#peers.get(peer)
     if (entry == null) {
       return undefined
     }
     entry.signals++
-    return this.finding(entry, 'high')
+    return this.#finding(entry, 'high')
   }
 
   offerFailed (peer: string, authenticated: boolean): Finding | undefined {
-    const entry = this.peers.get(peer)
+    const entry = this.#peers.get(peer)
     if (entry == null) {
       return undefined
     }
@@ -256,15 +256,15 @@ export class DowngradeTracker {
     }
     entry.preAuthFailures++
     entry.signals++
-    return entry.preAuthFailures >= this.init.preAuthFailuresAt ? this.finding(entry, 'medium') : undefined
+    return entry.preAuthFailures >= this.#init.preAuthFailuresAt ? this.#finding(entry, 'medium') : undefined
   }
 
   clear (): void {
-    this.peers.clear()
+    this.#peers.clear()
   }
 
-  private finding (entry: PeerEntry, severity: EchThreatSeverity): Finding {
-    const report = reportable(entry, severity, this.init.now(), this.init.eventIntervalMs)
+  #finding (entry: PeerEntry, severity: EchThreatSeverity): Finding {
+    const report = reportable(entry, severity, this.#init.now(), this.#init.eventIntervalMs)
     return { kind: 'downgrade', severity, count: entry.signals, report, remotePeer: entry.peer }
   }
 }

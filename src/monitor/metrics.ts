@@ -54,36 +54,36 @@ function guarded (fn: () => number): () => number {
 }
 
 export class MonitorMetrics {
-  private readonly handshakes?: CounterGroup<EchHandshakeLabel>
-  private readonly fallbacks?: CounterGroup<EchFallbackLabel>
-  private readonly threats?: CounterGroup<EchThreatKind>
-  private readonly durations?: HistogramGroup<EchPath>
+  readonly #handshakes?: CounterGroup<EchHandshakeLabel>
+  readonly #fallbacks?: CounterGroup<EchFallbackLabel>
+  readonly #threats?: CounterGroup<EchThreatKind>
+  readonly #durations?: HistogramGroup<EchPath>
 
   constructor (metrics: Metrics | undefined, init: MonitorMetricsInit = {}) {
     if (metrics == null) {
       return
     }
-    this.handshakes = metrics.registerCounterGroup(METRIC_HANDSHAKES, {
+    this.#handshakes = metrics.registerCounterGroup(METRIC_HANDSHAKES, {
       label: 'role_outcome',
       help: 'ECH-Noise handshakes by role and ECH outcome'
     })
-    this.fallbacks = metrics.registerCounterGroup(METRIC_FALLBACKS, {
+    this.#fallbacks = metrics.registerCounterGroup(METRIC_FALLBACKS, {
       label: 'reason',
       help: 'Connections handed to stock Noise, by reason'
     })
-    this.threats = metrics.registerCounterGroup(METRIC_THREATS, {
+    this.#threats = metrics.registerCounterGroup(METRIC_THREATS, {
       label: 'kind',
       help: 'Threat detections by kind, including rate-limited ones'
     })
-    this.durations = metrics.registerHistogramGroup(METRIC_DURATION, {
+    this.#durations = metrics.registerHistogramGroup(METRIC_DURATION, {
       label: 'path',
       help: 'Time to secure a connection, seconds, by engine',
       buckets: DURATION_BUCKETS_SECONDS
     })
     // every series exists from the start, so rate() and alerts see the first event
-    this.handshakes.increment(zeros(HANDSHAKE_LABELS))
-    this.fallbacks.increment(zeros(FALLBACK_REASONS))
-    this.threats.increment(zeros(THREAT_KINDS))
+    this.#handshakes.increment(zeros(HANDSHAKE_LABELS))
+    this.#fallbacks.increment(zeros(FALLBACK_REASONS))
+    this.#threats.increment(zeros(THREAT_KINDS))
 
     if (init.getLiveKeys != null) {
       metrics.registerMetric(METRIC_LIVE_KEYS, {
@@ -100,17 +100,17 @@ export class MonitorMetrics {
   }
 
   handshake (label: EchHandshakeLabel, path: EchPath, durationMs?: number): void {
-    this.handshakes?.increment({ [label]: true })
+    this.#handshakes?.increment({ [label]: true })
     if (durationMs != null && Number.isFinite(durationMs) && durationMs >= 0) {
-      this.durations?.observe({ [path]: durationMs / 1000 })
+      this.#durations?.observe({ [path]: durationMs / 1000 })
     }
   }
 
   fallback (reason: EchFallbackLabel): void {
-    this.fallbacks?.increment({ [reason]: true })
+    this.#fallbacks?.increment({ [reason]: true })
   }
 
   threat (kind: EchThreatKind): void {
-    this.threats?.increment({ [kind]: true })
+    this.#threats?.increment({ [kind]: true })
   }
 }

@@ -36,28 +36,28 @@ export { MONITOR_DEFAULTS }
  * and maintains the `libp2p_ech_noise_*` metrics. Standalone use is for tests and tools.
  */
 export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
-  private readonly log: Logger
-  private readonly now: () => number
-  private readonly target?: EventTarget
-  private readonly metrics: MonitorMetrics
-  private readonly audit: AuditLog
-  private readonly trackers: Trackers
-  private readonly ipv6PrefixLength: number
-  private counters: EchMonitorCounters
+  readonly #log: Logger
+  readonly #now: () => number
+  readonly #target?: EventTarget
+  readonly #metrics: MonitorMetrics
+  readonly #audit: AuditLog
+  readonly #trackers: Trackers
+  readonly #ipv6PrefixLength: number
+  #counters: EchMonitorCounters
 
   constructor (components: EchMonitorComponents, init: EchMonitorInit = {}) {
     super()
-    this.log = components.logger.forComponent('libp2p:noise-ech:monitor')
-    this.now = init.now ?? Date.now
-    this.target = init.events
-    this.ipv6PrefixLength = option('ipv6PrefixLength', init.ipv6PrefixLength, MONITOR_DEFAULTS.ipv6PrefixLength, 1, 128)
-    this.trackers = createTrackers(init, this.now)
-    this.counters = emptyCounters()
-    this.audit = new AuditLog(components.logger, init.auditSink, (err) => {
-      this.counters.auditSinkErrors++
-      this.log('audit sink failed - %e', err)
+    this.#log = components.logger.forComponent('libp2p:noise-ech:monitor')
+    this.#now = init.now ?? Date.now
+    this.#target = init.events
+    this.#ipv6PrefixLength = option('ipv6PrefixLength', init.ipv6PrefixLength, MONITOR_DEFAULTS.ipv6PrefixLength, 1, 128)
+    this.#trackers = createTrackers(init, this.#now)
+    this.#counters = emptyCounters()
+    this.#audit = new AuditLog(components.logger, init.auditSink, (err) => {
+      this.#counters.auditSinkErrors++
+      this.#log('audit sink failed - %e', err)
     })
-    this.metrics = new MonitorMetrics(components.metrics, { getLiveKeys: init.getLiveKeys, getOpenBreakers: init.getOpenBreakers })
+    this.#metrics = new MonitorMetrics(components.metrics, { getLiveKeys: init.getLiveKeys, getOpenBreakers: init.getOpenBreakers })
   }
 
   /**
@@ -69,37 +69,37 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
   handshake<T extends EchHandshakeReport>(report: T): void {
     const label = `${report.role}_${report.outcome}`
     if (!HANDSHAKE_LABELS.includes(label as EchHandshakeLabel)) {
-      this.log('ignoring a handshake report with role %s and outcome %s', report.role, report.outcome)
+      this.#log('ignoring a handshake report with role %s and outcome %s', report.role, report.outcome)
       return
     }
-    this.counters.handshakes[label as EchHandshakeLabel]++
+    this.#counters.handshakes[label as EchHandshakeLabel]++
     const completed = report.outcome !== 'failed' && report.error == null
-    this.metrics.handshake(label as EchHandshakeLabel, report.path, completed ? report.durationMs : undefined)
+    this.#metrics.handshake(label as EchHandshakeLabel, report.path, completed ? report.durationMs : undefined)
 
     const peer = report.remotePeer
     if (report.role === 'initiator' && peer != null) {
       if (report.outcome === 'accepted') {
-        this.trackers.downgrade.accepted(peer)
+        this.#trackers.downgrade.accepted(peer)
       } else if (report.outcome === 'rejected') {
-        this.found(this.trackers.downgrade.rejected(peer.toString(), report.retryConfigs === true), peer, report.remoteAddr, reasonOf(report.reason))
+        this.#found(this.#trackers.downgrade.rejected(peer.toString(), report.retryConfigs === true), peer, report.remoteAddr, reasonOf(report.reason))
       }
     }
 
     if (report.outcome !== 'failed') {
-      this.emit(`ech:${report.outcome}`, report)
-      this.emit('ech:outcome', report)
+      this.#emit(`ech:${report.outcome}`, report)
+      this.#emit('ech:outcome', report)
     }
     if (report.outcome === 'failed' || report.error != null) {
-      this.emit('ech:error', report)
+      this.#emit('ech:error', report)
     }
   }
 
   /** A connection was handed to stock Noise (call where the decision is made) */
   fallback (reason: EchFallbackLabel, remotePeer?: PeerId): void {
     const known: EchFallbackLabel = FALLBACK_REASONS.includes(reason) ? reason : 'other'
-    this.counters.fallbacks[known]++
-    this.metrics.fallback(known)
-    this.log.trace('fallback to stock noise for %p: %s', remotePeer, known)
+    this.#counters.fallbacks[known]++
+    this.#metrics.fallback(known)
+    this.#log.trace('fallback to stock noise for %p: %s', remotePeer, known)
   }
 
   /**
@@ -107,10 +107,10 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
    * returns true when it was already remembered (a replay).
    */
   outerHelloAccepted (hello: { enc: Uint8Array, remoteAddr?: Multiaddr, remotePeer?: PeerId }): boolean {
-    this.counters.outerHellos.accepted++
-    const source = this.source(hello.remoteAddr)
-    const finding = this.trackers.replay.opened(encDigest(hello.enc), source)
-    this.found(finding, hello.remotePeer, hello.remoteAddr)
+    this.#counters.outerHellos.accepted++
+    const source = this.#source(hello.remoteAddr)
+    const finding = this.#trackers.replay.opened(encDigest(hello.enc), source)
+    this.#found(finding, hello.remotePeer, hello.remoteAddr)
     return finding != null
   }
 
@@ -122,13 +122,13 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
    * of a hello that opened before; returns true when it is one.
    */
   outerHelloFailed (hello: { reason?: string, enc?: Uint8Array, remoteAddr?: Multiaddr, remotePeer?: PeerId }): boolean {
-    this.counters.outerHellos.failed++
+    this.#counters.outerHellos.failed++
     if (hello.enc == null) {
       return false
     }
-    const source = this.source(hello.remoteAddr)
-    const finding = this.trackers.replay.failed(encDigest(hello.enc), source)
-    this.found(finding, hello.remotePeer, hello.remoteAddr, reasonOf(hello.reason))
+    const source = this.#source(hello.remoteAddr)
+    const finding = this.#trackers.replay.failed(encDigest(hello.enc), source)
+    this.#found(finding, hello.remotePeer, hello.remoteAddr, reasonOf(hello.reason))
     return finding != null
   }
 
@@ -138,13 +138,13 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
    * feeds `probing`, rate-tracked per source
    */
   probe (hello: { remoteAddr?: Multiaddr, reason?: string }): void {
-    this.hit(this.trackers.probing, hello.remoteAddr, undefined, hello.reason)
+    this.#hit(this.#trackers.probing, hello.remoteAddr, undefined, hello.reason)
   }
 
   /** An outer hello that does not parse. `error` is reduced to its name (and bad field) */
   malformed (hello: { error: unknown, remoteAddr?: Multiaddr, remotePeer?: PeerId }): void {
-    this.counters.outerHellos.malformed++
-    this.hit(this.trackers.malformedHellos, hello.remoteAddr, hello.remotePeer, hello.error)
+    this.#counters.outerHellos.malformed++
+    this.#hit(this.#trackers.malformedHellos, hello.remoteAddr, hello.remotePeer, hello.error)
   }
 
   /** `require` mode closed a connection that had no acceptable ECH */
@@ -152,13 +152,13 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     if (!ROLES.includes(refusal.role)) {
       return
     }
-    this.counters.requireRefusals++
-    this.hit(this.trackers.refusals, refusal.remoteAddr, refusal.remotePeer, refusal.reason ?? refusal.role)
+    this.#counters.requireRefusals++
+    this.#hit(this.#trackers.refusals, refusal.remoteAddr, refusal.remotePeer, refusal.reason ?? refusal.role)
   }
 
   /** Retry configs from `remotePeer` failed verification */
   retryConfigsRefused (refusal: { remotePeer: PeerId, error?: unknown, remoteAddr?: Multiaddr }): void {
-    this.found(this.trackers.retryConfigs.hit(refusal.remotePeer.toString()), refusal.remotePeer, refusal.remoteAddr, reasonOf(refusal.error))
+    this.#found(this.#trackers.retryConfigs.hit(refusal.remotePeer.toString()), refusal.remotePeer, refusal.remoteAddr, reasonOf(refusal.error))
   }
 
   /**
@@ -170,24 +170,24 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
    * `handshake()`).
    */
   offerFailed (report: { remotePeer: PeerId, remoteAddr?: Multiaddr, authenticated: boolean }): void {
-    this.found(this.trackers.downgrade.offerFailed(report.remotePeer.toString(), report.authenticated === true), report.remotePeer, report.remoteAddr, 'offer-failed')
+    this.#found(this.#trackers.downgrade.offerFailed(report.remotePeer.toString(), report.authenticated === true), report.remotePeer, report.remoteAddr, 'offer-failed')
   }
 
   /** An inbound handshake hit its deadline at `stage`: feeds `slow-handshake`, rate-tracked per source */
   stalled (stall: { remoteAddr?: Multiaddr, stage: EchStallStage }): void {
     const stage: EchStallStage = STALL_STAGES.includes(stall.stage) ? stall.stage : 'handshake'
-    this.counters.stalls[stage]++
-    this.hit(this.trackers.slowHandshakes, stall.remoteAddr, undefined, stage)
+    this.#counters.stalls[stage]++
+    this.#hit(this.#trackers.slowHandshakes, stall.remoteAddr, undefined, stage)
   }
 
   /** An inbound handshake began (call `inboundEnded` when it ends, however): feeds `half-open` */
   inboundStarted (remoteAddr?: Multiaddr): void {
-    this.found(this.trackers.halfOpen.started(this.source(remoteAddr)), undefined, remoteAddr)
+    this.#found(this.#trackers.halfOpen.started(this.#source(remoteAddr)), undefined, remoteAddr)
   }
 
   /** An inbound handshake reported to `inboundStarted` ended (secured, failed or aborted) */
   inboundEnded (remoteAddr?: Multiaddr): void {
-    this.trackers.halfOpen.ended(this.source(remoteAddr))
+    this.#trackers.halfOpen.ended(this.#source(remoteAddr))
   }
 
   /**
@@ -208,8 +208,8 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
 
   /** The key manager rotated (pass its `ech:rotated` detail) */
   rotation (detail: EchRotationDetail): void {
-    this.audit.write({ time: this.isoNow(), event: 'rotation', configId: detail.added, count: detail.retired.length, reason: `retired:${detail.retired.join(',')}` })
-    this.emit('ech:rotated', detail)
+    this.#audit.write({ time: this.#isoNow(), event: 'rotation', configId: detail.added, count: detail.retired.length, reason: `retired:${detail.retired.join(',')}` })
+    this.#emit('ech:rotated', detail)
   }
 
   /**
@@ -219,26 +219,26 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
    */
   breaker (detail: EchBreakerDetail): void {
     const peer = String(detail.peer)
-    this.audit.write({ time: this.isoNow(), event: 'breaker', remotePeer: peer, reason: detail.state, count: detail.failures })
-    this.emit('ech:breaker', detail)
+    this.#audit.write({ time: this.#isoNow(), event: 'breaker', remotePeer: peer, reason: detail.state, count: detail.failures })
+    this.#emit('ech:breaker', detail)
     if (detail.state === 'open') {
-      this.found(this.trackers.downgrade.breakerOpened(peer), undefined, undefined, 'breaker-open')
+      this.#found(this.#trackers.downgrade.breakerOpened(peer), undefined, undefined, 'breaker-open')
     }
   }
 
   /** The latest threat events (as audit entries: no secrets, JSON-ready), newest first */
   getRecentThreats (limit = Infinity): AuditEntry[] {
-    return this.trackers.recent.newest(limit)
+    return this.#trackers.recent.newest(limit)
   }
 
   /** A snapshot of the outcome counters */
   getCounters (): EchMonitorCounters {
-    return structuredClone(this.counters)
+    return structuredClone(this.#counters)
   }
 
   /** Entries held by each tracker right now (all bounded by the `max*` options) */
   getTrackerSizes (): EchTrackerSizes {
-    const t = this.trackers
+    const t = this.#trackers
     return {
       probing: t.probing.size,
       malformed: t.malformedHellos.size,
@@ -255,42 +255,42 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
 
   /** Forget all tracked state (metrics, being registered with libp2p, stay) */
   stop (): void {
-    const t = this.trackers
+    const t = this.#trackers
     for (const tracker of [t.probing, t.malformedHellos, t.refusals, t.retryConfigs, t.slowHandshakes, t.halfOpen, t.replay, t.downgrade, t.recent]) {
       tracker.clear()
     }
   }
 
-  private source (addr?: Multiaddr): string {
-    return sourceKey(addr, this.ipv6PrefixLength)
+  #source (addr?: Multiaddr): string {
+    return sourceKey(addr, this.#ipv6PrefixLength)
   }
 
   /** One occurrence for a per-source rate tracker */
-  private hit (tracker: { hit(source: string): Finding | undefined }, remoteAddr: Multiaddr | undefined, remotePeer: PeerId | undefined, reason: unknown): void {
-    this.found(tracker.hit(this.source(remoteAddr)), remotePeer, remoteAddr, reasonOf(reason))
+  #hit (tracker: { hit(source: string): Finding | undefined }, remoteAddr: Multiaddr | undefined, remotePeer: PeerId | undefined, reason: unknown): void {
+    this.#found(tracker.hit(this.#source(remoteAddr)), remotePeer, remoteAddr, reasonOf(reason))
   }
 
   /**
    * Count a detection; then, if its source's event interval allows (the
    * finding's `report`), spend the global budget on an event and audit line
    */
-  private found (finding: Finding | undefined, remotePeer?: PeerId, remoteAddr?: Multiaddr, error?: string): void {
+  #found (finding: Finding | undefined, remotePeer?: PeerId, remoteAddr?: Multiaddr, error?: string): void {
     if (finding == null) {
       return
     }
-    this.counters.threats[finding.kind]++
-    this.metrics.threat(finding.kind)
+    this.#counters.threats[finding.kind]++
+    this.#metrics.threat(finding.kind)
     if (!finding.report) {
       return
     }
-    if (!this.trackers.budget.take()) {
-      this.counters.suppressedThreatEvents++
-      this.log.trace('%s threat event from %a dropped by the global budget', finding.kind, remoteAddr)
+    if (!this.#trackers.budget.take()) {
+      this.#counters.suppressedThreatEvents++
+      this.#log.trace('%s threat event from %a dropped by the global budget', finding.kind, remoteAddr)
       return
     }
     const peer = finding.remotePeer ?? remotePeer
-    const entry = this.audit.write({
-      time: this.isoNow(),
+    const entry = this.#audit.write({
+      time: this.#isoNow(),
       event: 'threat',
       kind: finding.kind,
       severity: finding.severity,
@@ -299,18 +299,18 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
       count: finding.count,
       reason: error
     })
-    this.trackers.recent.push(entry)
+    this.#trackers.recent.push(entry)
     const detail: EchThreatDetail = { kind: finding.kind, severity: finding.severity, remotePeer: peer, remoteAddr, count: finding.count, error }
-    this.emit('ech:threat', detail)
+    this.#emit('ech:threat', detail)
   }
 
-  private emit<K extends keyof EchMonitorEvents>(type: K, detail: EchMonitorEvents[K]['detail']): void {
+  #emit<K extends keyof EchMonitorEvents>(type: K, detail: EchMonitorEvents[K]['detail']): void {
     this.safeDispatchEvent(type, { detail })
-    this.target?.dispatchEvent(new CustomEvent(type, { detail }))
+    this.#target?.dispatchEvent(new CustomEvent(type, { detail }))
   }
 
-  private isoNow (): string {
-    return new Date(this.now()).toISOString()
+  #isoNow (): string {
+    return new Date(this.#now()).toISOString()
   }
 }
 

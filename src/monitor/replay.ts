@@ -48,120 +48,120 @@ export interface ReplayTrackerInit {
 }
 
 export class ReplayTracker {
-  private readonly init: ReplayTrackerInit
-  private readonly index = new Map<bigint, number>()
+  readonly #init: ReplayTrackerInit
+  readonly #index = new Map<bigint, number>()
   /** Per source (not per `enc`): a flood of replays from one address is one event per interval */
-  private readonly sources: BoundedMap<EventState>
-  private digests!: BigUint64Array
-  private firstSeen!: Float64Array
-  private counts!: Uint32Array
+  readonly #sources: BoundedMap<EventState>
+  #digests!: BigUint64Array
+  #firstSeen!: Float64Array
+  #counts!: Uint32Array
   /** Slot of the oldest entry */
-  private head = 0
+  #head = 0
   /** Occupied slots, from `head` on */
-  private length = 0
+  #length = 0
 
   constructor (init: ReplayTrackerInit) {
-    this.init = init
-    this.sources = new BoundedMap(init.maxSources, init.eventIntervalMs, init.now)
-    this.allocate(Math.min(INITIAL_CAPACITY, init.maxEntries))
+    this.#init = init
+    this.#sources = new BoundedMap(init.maxSources, init.eventIntervalMs, init.now)
+    this.#allocate(Math.min(INITIAL_CAPACITY, init.maxEntries))
   }
 
   /** `enc` digests remembered */
   get size (): number {
-    return this.index.size
+    return this.#index.size
   }
 
   /** Sources with a replay event time kept */
   get sourceCount (): number {
-    return this.sources.size
+    return this.#sources.size
   }
 
   /** An outer hello opened: a replay when its digest is remembered, else it is remembered from now */
   opened (digest: bigint, source: string): Finding | undefined {
-    const finding = this.lookup(digest, source)
+    const finding = this.#lookup(digest, source)
     if (finding == null) {
-      this.insert(digest)
+      this.#insert(digest)
     }
     return finding
   }
 
   /** An outer hello did not open: a replay when it opened before; never remembered */
   failed (digest: bigint, source: string): Finding | undefined {
-    return this.lookup(digest, source)
+    return this.#lookup(digest, source)
   }
 
   clear (): void {
-    this.index.clear()
-    this.sources.clear()
-    this.allocate(Math.min(INITIAL_CAPACITY, this.init.maxEntries))
+    this.#index.clear()
+    this.#sources.clear()
+    this.#allocate(Math.min(INITIAL_CAPACITY, this.#init.maxEntries))
   }
 
-  private lookup (digest: bigint, source: string): Finding | undefined {
-    const now = this.init.now()
-    this.expire(now)
-    const slot = this.index.get(digest)
+  #lookup (digest: bigint, source: string): Finding | undefined {
+    const now = this.#init.now()
+    this.#expire(now)
+    const slot = this.#index.get(digest)
     if (slot == null) {
       return undefined
     }
-    const count = Math.min(this.counts[slot] + 1, MAX_COUNT)
-    this.counts[slot] = count
-    let state = this.sources.get(source)
+    const count = Math.min(this.#counts[slot] + 1, MAX_COUNT)
+    this.#counts[slot] = count
+    let state = this.#sources.get(source)
     if (state == null) {
       state = { lastReport: -Infinity }
-      this.sources.set(source, state)
+      this.#sources.set(source, state)
     }
-    return { kind: 'replay', severity: 'high', count, report: reportable(state, 'high', now, this.init.eventIntervalMs) }
+    return { kind: 'replay', severity: 'high', count, report: reportable(state, 'high', now, this.#init.eventIntervalMs) }
   }
 
-  private insert (digest: bigint): void {
-    const capacity = this.counts.length
-    if (this.length === capacity) {
-      if (capacity < this.init.maxEntries) {
-        this.grow(Math.min(capacity * 2, this.init.maxEntries))
+  #insert (digest: bigint): void {
+    const capacity = this.#counts.length
+    if (this.#length === capacity) {
+      if (capacity < this.#init.maxEntries) {
+        this.#grow(Math.min(capacity * 2, this.#init.maxEntries))
       } else {
-        this.dropOldest()
+        this.#dropOldest()
       }
     }
-    const slot = (this.head + this.length) % this.counts.length
-    this.digests[slot] = digest
-    this.firstSeen[slot] = this.init.now()
-    this.counts[slot] = 1
-    this.index.set(digest, slot)
-    this.length++
+    const slot = (this.#head + this.#length) % this.#counts.length
+    this.#digests[slot] = digest
+    this.#firstSeen[slot] = this.#init.now()
+    this.#counts[slot] = 1
+    this.#index.set(digest, slot)
+    this.#length++
   }
 
   /** Entries are in first-sighting order, so the expired ones are at the head */
-  private expire (now: number): void {
-    while (this.length > 0 && now - this.firstSeen[this.head] >= this.init.windowMs) {
-      this.dropOldest()
+  #expire (now: number): void {
+    while (this.#length > 0 && now - this.#firstSeen[this.#head] >= this.#init.windowMs) {
+      this.#dropOldest()
     }
   }
 
-  private dropOldest (): void {
-    this.index.delete(this.digests[this.head])
-    this.head = (this.head + 1) % this.counts.length
-    this.length--
+  #dropOldest (): void {
+    this.#index.delete(this.#digests[this.#head])
+    this.#head = (this.#head + 1) % this.#counts.length
+    this.#length--
   }
 
   /** Lay the ring out again from slot 0 in larger arrays (log2(max / 1024) times at most) */
-  private grow (capacity: number): void {
-    const { digests, firstSeen, counts, head, length } = this
-    this.allocate(capacity)
+  #grow (capacity: number): void {
+    const [digests, firstSeen, counts, head, length] = [this.#digests, this.#firstSeen, this.#counts, this.#head, this.#length]
+    this.#allocate(capacity)
     for (let i = 0; i < length; i++) {
       const from = (head + i) % counts.length
-      this.digests[i] = digests[from]
-      this.firstSeen[i] = firstSeen[from]
-      this.counts[i] = counts[from]
-      this.index.set(digests[from], i)
+      this.#digests[i] = digests[from]
+      this.#firstSeen[i] = firstSeen[from]
+      this.#counts[i] = counts[from]
+      this.#index.set(digests[from], i)
     }
-    this.length = length
+    this.#length = length
   }
 
-  private allocate (capacity: number): void {
-    this.digests = new BigUint64Array(capacity)
-    this.firstSeen = new Float64Array(capacity)
-    this.counts = new Uint32Array(capacity)
-    this.head = 0
-    this.length = 0
+  #allocate (capacity: number): void {
+    this.#digests = new BigUint64Array(capacity)
+    this.#firstSeen = new Float64Array(capacity)
+    this.#counts = new Uint32Array(capacity)
+    this.#head = 0
+    this.#length = 0
   }
 }

@@ -46,11 +46,11 @@ export interface ChannelMetrics {
 }
 
 class EncryptedMessageStream extends AbstractMessageStream {
-  private readonly stream: MessageStream
-  private readonly ciphers: TransportCiphers
-  private readonly metrics?: ChannelMetrics
-  private readonly decoder: LengthPrefixedDecoder
-  private watch?: FirstFrameWatch
+  readonly #stream: MessageStream
+  readonly #ciphers: TransportCiphers
+  readonly #metrics?: ChannelMetrics
+  readonly #decoder: LengthPrefixedDecoder
+  #watch?: FirstFrameWatch
 
   constructor (stream: MessageStream, ciphers: TransportCiphers, metrics?: ChannelMetrics, watch?: FirstFrameWatch) {
     super({
@@ -60,28 +60,28 @@ class EncryptedMessageStream extends AbstractMessageStream {
       direction: stream.direction
     })
 
-    this.stream = stream
-    this.ciphers = ciphers
-    this.metrics = metrics
-    this.watch = watch
-    this.decoder = new LengthPrefixedDecoder({
+    this.#stream = stream
+    this.#ciphers = ciphers
+    this.#metrics = metrics
+    this.#watch = watch
+    this.#decoder = new LengthPrefixedDecoder({
       lengthDecoder: uint16BEDecode,
       maxBufferSize: 16 * 1024 * 1024,
       encodingLength: () => 2
     })
 
-    this.stream.addEventListener('message', (evt: StreamMessageEvent) => {
+    this.#stream.addEventListener('message', (evt: StreamMessageEvent) => {
       try {
-        for (const frame of this.decoder.decode(evt.data)) {
+        for (const frame of this.#decoder.decode(evt.data)) {
           this.onData(this.decrypt(frame))
-          if (this.watch != null) { this.settle() }
+          if (this.#watch != null) { this.#settle() }
         }
       } catch (err: any) {
         this.abort(err)
       }
     })
 
-    this.stream.addEventListener('close', (evt: StreamCloseEvent) => {
+    this.#stream.addEventListener('close', (evt: StreamCloseEvent) => {
       if (evt.error != null) {
         if (evt.local === true) {
           this.abort(evt.error)
@@ -93,19 +93,19 @@ class EncryptedMessageStream extends AbstractMessageStream {
       }
     })
 
-    this.stream.addEventListener('drain', () => {
+    this.#stream.addEventListener('drain', () => {
       this.safeDispatchEvent('drain')
     })
 
-    this.stream.addEventListener('remoteCloseWrite', () => {
+    this.#stream.addEventListener('remoteCloseWrite', () => {
       this.onRemoteCloseWrite()
     })
   }
 
   /** The remote's first frame: tell the watch, once */
-  private settle (): void {
-    const watch = this.watch
-    this.watch = undefined
+  #settle (): void {
+    const watch = this.#watch
+    this.#watch = undefined
     watch?.firstFrame()
   }
 
@@ -114,9 +114,9 @@ class EncryptedMessageStream extends AbstractMessageStream {
     for (let i = 0; i < chunk.byteLength; i += MAX_PLAINTEXT) {
       const end = Math.min(i + MAX_PLAINTEXT, chunk.byteLength)
       const data = chunk instanceof Uint8Array
-        ? this.ciphers.send.encrypt(chunk.subarray(i, end))
-        : this.ciphers.send.encrypt((chunk.byteLength === end - i ? chunk : chunk.sublist(i, end)) as unknown as Uint8ArrayList)
-      this.metrics?.encryptedPackets?.increment()
+        ? this.#ciphers.send.encrypt(chunk.subarray(i, end))
+        : this.#ciphers.send.encrypt((chunk.byteLength === end - i ? chunk : chunk.sublist(i, end)) as unknown as Uint8ArrayList)
+      this.#metrics?.encryptedPackets?.increment()
       output.append(uint16BEEncode(data.byteLength))
       output.append(data)
     }
@@ -133,35 +133,35 @@ class EncryptedMessageStream extends AbstractMessageStream {
       // the list as it is rather than copying it into one buffer
       const bufs = (frame as unknown as { bufs?: Uint8Array[] }).bufs
       const ciphertext = bufs?.length === 1 ? bufs[0] : frame as unknown as Uint8ArrayList
-      const plaintext = this.ciphers.recv.decrypt(ciphertext) as Uint8Array | LibList
-      this.metrics?.decryptedPackets?.increment()
+      const plaintext = this.#ciphers.recv.decrypt(ciphertext) as Uint8Array | LibList
+      this.#metrics?.decryptedPackets?.increment()
       return plaintext
     } catch (err) {
-      this.metrics?.decryptErrors?.increment()
+      this.#metrics?.decryptErrors?.increment()
       throw err
     }
   }
 
   async close (options?: AbortOptions): Promise<void> {
-    return this.stream.close(options)
+    return this.#stream.close(options)
   }
 
   sendPause (): void {
-    this.stream.pause()
+    this.#stream.pause()
   }
 
   sendResume (): void {
-    this.stream.resume()
+    this.#stream.resume()
   }
 
   sendReset (err: Error): void {
-    this.stream.abort(err)
+    this.#stream.abort(err)
   }
 
   sendData (data: LibList): SendResult {
     return {
       sentBytes: data.byteLength,
-      canSendMore: this.stream.send(this.encrypt(data))
+      canSendMore: this.#stream.send(this.encrypt(data))
     }
   }
 }

@@ -72,30 +72,34 @@ export interface StoredBreaker {
 }
 
 export class BreakerStore {
-  constructor (
-    private readonly datastore: Datastore,
-    private readonly namespace: string,
-    private readonly log: Logger
-  ) {}
+  readonly #datastore: Datastore
+  readonly #namespace: string
+  readonly #log: Logger
+
+  constructor (datastore: Datastore, namespace: string, log: Logger) {
+    this.#datastore = datastore
+    this.#namespace = namespace
+    this.#log = log
+  }
 
   key (peer: string): Key {
-    return new Key(`${this.namespace}/${peer}`)
+    return new Key(`${this.#namespace}/${peer}`)
   }
 
   /** Every readable record, oldest cool-down end first */
   async loadAll (): Promise<StoredBreaker[]> {
     const found: StoredBreaker[] = []
-    const prefix = new Key(this.namespace).toString()
+    const prefix = new Key(this.#namespace).toString()
     try {
-      for await (const { key, value } of this.datastore.query({ prefix: `${prefix}/` })) {
+      for await (const { key, value } of this.#datastore.query({ prefix: `${prefix}/` })) {
         try {
-          found.push({ peer: this.peerOf(key, prefix), breaker: decodeBreakerRecord(value) })
+          found.push({ peer: this.#peerOf(key, prefix), breaker: decodeBreakerRecord(value) })
         } catch (err) {
-          this.log.error('skipping unreadable breaker record %s - %e', key, err)
+          this.#log.error('skipping unreadable breaker record %s - %e', key, err)
         }
       }
     } catch (err) {
-      this.log.error('could not read persisted breakers - %e', err)
+      this.#log.error('could not read persisted breakers - %e', err)
     }
     return found.sort((a, b) => a.breaker.openUntil - b.breaker.openUntil)
   }
@@ -103,7 +107,7 @@ export class BreakerStore {
   /** Write (a record) or delete (undefined) each peer's entry in one batch */
   async write (changes: Iterable<[string, PersistedBreaker | undefined]>): Promise<void> {
     try {
-      const batch = this.datastore.batch()
+      const batch = this.#datastore.batch()
       for (const [peer, breaker] of changes) {
         if (breaker == null) {
           batch.delete(this.key(peer))
@@ -114,12 +118,12 @@ export class BreakerStore {
       await batch.commit()
     } catch (err) {
       // the breakers still work in memory; at worst a restart forgets some
-      this.log.error('could not persist breakers - %e', err)
+      this.#log.error('could not persist breakers - %e', err)
     }
   }
 
   /** The canonical peer id string a key names; throws on keys we did not write */
-  private peerOf (key: Key, prefix: string): string {
+  #peerOf (key: Key, prefix: string): string {
     const name = key.toString().slice(prefix.length + 1)
     if (name.length === 0 || name.includes('/')) {
       throw new BreakerRecordError('breaker record key is not <namespace>/<peer id>')

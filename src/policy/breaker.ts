@@ -55,84 +55,84 @@ export type CheckResult = typeof CHECK_OFFER | typeof CHECK_BLOCKED | typeof CHE
 
 export class BreakerTable {
   /** Map iteration order is insertion order: the first key is the least recently used */
-  private readonly entries = new Map<string, BreakerEntry>()
-  private readonly options: BreakerOptions
-  private readonly hooks: BreakerHooks
+  readonly #entries = new Map<string, BreakerEntry>()
+  readonly #options: BreakerOptions
+  readonly #hooks: BreakerHooks
   /** Past this level the cool-down is capped anyway; stop counting so it cannot overflow */
-  private readonly maxLevel: number
+  readonly #maxLevel: number
 
   constructor (options: BreakerOptions, hooks: BreakerHooks) {
-    this.options = options
-    this.hooks = hooks
-    this.maxLevel = Math.ceil(Math.log2(options.maxCooldownMs / options.cooldownMs))
+    this.#options = options
+    this.#hooks = hooks
+    this.#maxLevel = Math.ceil(Math.log2(options.maxCooldownMs / options.cooldownMs))
   }
 
   get (peer: string): BreakerEntry | undefined {
-    return this.entries.get(peer)
+    return this.#entries.get(peer)
   }
 
   /** Open and half-open breakers, least recently used first */
   * open (): Generator<[string, BreakerEntry]> {
-    for (const pair of this.entries) {
+    for (const pair of this.#entries) {
       if (pair[1].phase !== 'closed') { yield pair }
     }
   }
 
   cooldownFor (level: number): number {
-    return Math.min(this.options.cooldownMs * 2 ** level, this.options.maxCooldownMs)
+    return Math.min(this.#options.cooldownMs * 2 ** level, this.#options.maxCooldownMs)
   }
 
   /** May ECH be offered to this peer now? Hands out the half-open trial. Allocates nothing. */
   check (peer: string, now: number): CheckResult {
-    const entry = this.entries.get(peer)
+    const entry = this.#entries.get(peer)
     if (entry == null) { return CHECK_OFFER }
-    this.touch(peer, entry)
+    this.#touch(peer, entry)
     if (entry.phase === 'closed') { return CHECK_OFFER }
     if (entry.phase === 'open') {
       if (now < entry.openUntil) { return CHECK_BLOCKED }
       entry.phase = 'half-open'
       entry.trialStartedAt = now
-      this.hooks.transition('half-open', peer, entry)
+      this.#hooks.transition('half-open', peer, entry)
       return CHECK_TRIAL
     }
     // half-open: the single trial is out. One nobody reported on within the
     // timeout counts as a timed-out failure, or a lost report would pin the peer here
-    if (now - entry.trialStartedAt >= this.options.trialTimeoutMs) {
+    if (now - entry.trialStartedAt >= this.#options.trialTimeoutMs) {
       entry.failures++
-      this.reopen(peer, entry, now, true)
+      this.#reopen(peer, entry, now, true)
     }
     return CHECK_BLOCKED
   }
 
   failure (peer: string, now: number): void {
-    let entry = this.entries.get(peer)
+    let entry = this.#entries.get(peer)
     if (entry == null) {
       entry = { phase: 'closed', failures: 0, level: 0, openUntil: 0, cooldownMs: 0, trialStartedAt: 0 }
-      this.insert(peer, entry)
+      this.#insert(peer, entry)
     } else {
-      this.touch(peer, entry)
+      this.#touch(peer, entry)
     }
     entry.failures++
     if (entry.phase === 'closed') {
-      if (entry.failures >= this.options.failureThreshold) {
-        this.reopen(peer, entry, now, false)
+      if (entry.failures >= this.#options.failureThreshold) {
+        this.#reopen(peer, entry, now, false)
       }
     } else if (entry.phase === 'half-open') {
-      this.reopen(peer, entry, now, true)
+      this.#reopen(peer, entry, now, true)
     } else {
       // open: a handshake offered before the breaker opened failed late.
       // Counted, but it says nothing new, so the cool-down is not extended
-      this.hooks.changed(peer)
+      this.#hooks.changed(peer)
     }
   }
 
   success (peer: string): void {
-    const entry = this.entries.get(peer)
+    const entry = this.#entries.get(peer)
     if (entry == null) { return }
-    this.entries.delete(peer)
+    this.#entries.delete(peer)
     if (entry.phase !== 'closed') {
-      this.hooks.transition('close', peer, entry)
-      this.hooks.changed(peer)
+      this.#hooks.transition('close', peer, entry)
+      this.#hooks.changed(peer)
     }
   }
 
@@ -144,7 +144,7 @@ export class BreakerTable {
    * the configs just learned.
    */
   retry (peer: string): void {
-    const entry = this.entries.get(peer)
+    const entry = this.#entries.get(peer)
     if (entry?.phase === 'half-open') {
       entry.phase = 'open'
     }
@@ -152,10 +152,10 @@ export class BreakerTable {
 
   /** Put back a breaker read from the datastore, unless the peer is already known (live state is newer) */
   restore (peer: string, stored: PersistedBreaker, now: number): boolean {
-    if (this.entries.has(peer)) { return false }
-    const level = Math.min(stored.level, this.maxLevel)
+    if (this.#entries.has(peer)) { return false }
+    const level = Math.min(stored.level, this.#maxLevel)
     const cooldownMs = this.cooldownFor(level)
-    this.insert(peer, {
+    this.#insert(peer, {
       // a trial in flight at shutdown is lost: the restored breaker is due for a new one
       phase: 'open',
       failures: Math.max(stored.failures, 1),
@@ -173,29 +173,29 @@ export class BreakerTable {
     return { failures: entry.failures, level: entry.level, openUntil: entry.openUntil }
   }
 
-  private reopen (peer: string, entry: BreakerEntry, now: number, backoff: boolean): void {
+  #reopen (peer: string, entry: BreakerEntry, now: number, backoff: boolean): void {
     if (backoff) {
-      entry.level = Math.min(entry.level + 1, this.maxLevel)
+      entry.level = Math.min(entry.level + 1, this.#maxLevel)
     }
     entry.phase = 'open'
     entry.cooldownMs = this.cooldownFor(entry.level)
     entry.openUntil = now + entry.cooldownMs
-    this.hooks.transition('open', peer, entry)
-    this.hooks.changed(peer)
+    this.#hooks.transition('open', peer, entry)
+    this.#hooks.changed(peer)
   }
 
-  private touch (peer: string, entry: BreakerEntry): void {
-    this.entries.delete(peer)
-    this.entries.set(peer, entry)
+  #touch (peer: string, entry: BreakerEntry): void {
+    this.#entries.delete(peer)
+    this.#entries.set(peer, entry)
   }
 
-  private insert (peer: string, entry: BreakerEntry): void {
-    this.entries.set(peer, entry)
-    if (this.entries.size > this.options.maxPeers) {
-      const [oldest, evicted] = this.entries.entries().next().value as [string, BreakerEntry]
-      this.entries.delete(oldest)
+  #insert (peer: string, entry: BreakerEntry): void {
+    this.#entries.set(peer, entry)
+    if (this.#entries.size > this.#options.maxPeers) {
+      const [oldest, evicted] = this.#entries.entries().next().value as [string, BreakerEntry]
+      this.#entries.delete(oldest)
       if (evicted.phase !== 'closed') {
-        this.hooks.changed(oldest)
+        this.#hooks.changed(oldest)
       }
     }
   }

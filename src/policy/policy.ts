@@ -56,89 +56,89 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
   /** `'libp2p-noise-ech/policy'` */
   readonly [Symbol.toStringTag] = 'libp2p-noise-ech/policy'
 
-  private readonly log: Logger
-  private readonly store?: BreakerStore
-  private readonly breakers: BreakerTable
-  private readonly refusals: OuterHelloRefusals
+  readonly #log: Logger
+  readonly #store?: BreakerStore
+  readonly #breakers: BreakerTable
+  readonly #refusals: OuterHelloRefusals
   /** Rollout buckets by peer id string; FIFO-bounded, a miss only costs one SHA-256 */
-  private readonly buckets = new Map<string, number>()
-  private readonly maxPeers: number
-  private readonly persistDelayMs: number
-  private readonly now: () => number
-  private enabled: boolean
-  private rolloutPercentage: number
+  readonly #buckets = new Map<string, number>()
+  readonly #maxPeers: number
+  readonly #persistDelayMs: number
+  readonly #now: () => number
+  #enabled: boolean
+  #rolloutPercentage: number
   /** Buckets below this are in the rollout */
-  private threshold: number
-  private readonly source: { enabled: PolicySettingSource, rolloutPercentage: PolicySettingSource }
+  #threshold: number
+  readonly #source: { enabled: PolicySettingSource, rolloutPercentage: PolicySettingSource }
   /** Peers whose persisted record must be rewritten or deleted */
-  private dirty = new Set<string>()
-  private timer?: ReturnType<typeof setTimeout>
+  #dirty = new Set<string>()
+  #timer?: ReturnType<typeof setTimeout>
   /** Serializes datastore writes so an older snapshot never lands after a newer one */
-  private writing: Promise<void> = Promise.resolve()
-  private started = false
+  #writing: Promise<void> = Promise.resolve()
+  #started = false
 
   constructor (components: EchPolicyComponents, init: EchPolicyOptions = {}) {
     super()
-    this.log = components.logger.forComponent('libp2p:noise-ech:policy')
+    this.#log = components.logger.forComponent('libp2p:noise-ech:policy')
     const config = resolveConfig(init, init.env ?? defaultEnv())
-    this.enabled = config.enabled
-    this.rolloutPercentage = config.rolloutPercentage
-    this.threshold = rolloutThreshold(config.rolloutPercentage)
-    this.source = { ...config.source }
-    this.maxPeers = config.maxPeers
-    this.persistDelayMs = config.persistDelayMs
-    this.now = init.now ?? Date.now
+    this.#enabled = config.enabled
+    this.#rolloutPercentage = config.rolloutPercentage
+    this.#threshold = rolloutThreshold(config.rolloutPercentage)
+    this.#source = { ...config.source }
+    this.#maxPeers = config.maxPeers
+    this.#persistDelayMs = config.persistDelayMs
+    this.#now = init.now ?? Date.now
     if (components.datastore != null) {
-      this.store = new BreakerStore(components.datastore, config.namespace, this.log)
+      this.#store = new BreakerStore(components.datastore, config.namespace, this.#log)
     }
-    this.refusals = new OuterHelloRefusals({ maxEntries: config.maxPeers, addressMs: config.addressRefusalMs, intolerantMs: config.intolerantMs, now: this.now })
-    this.breakers = new BreakerTable(config, {
-      transition: (kind, peer, entry) => { this.onTransition(kind, peer, entry) },
-      changed: (peer) => { this.onChanged(peer) }
+    this.#refusals = new OuterHelloRefusals({ maxEntries: config.maxPeers, addressMs: config.addressRefusalMs, intolerantMs: config.intolerantMs, now: this.#now })
+    this.#breakers = new BreakerTable(config, {
+      transition: (kind, peer, entry) => { this.#onTransition(kind, peer, entry) },
+      changed: (peer) => { this.#onChanged(peer) }
     })
-    this.log('ECH enabled=%s (%s), rollout=%s%% (%s)', this.enabled, this.source.enabled, this.rolloutPercentage, this.source.rolloutPercentage)
+    this.#log('ECH enabled=%s (%s), rollout=%s%% (%s)', this.#enabled, this.#source.enabled, this.#rolloutPercentage, this.#source.rolloutPercentage)
   }
 
   /** Whether `start()` ran (and `stop()` did not since) */
   isStarted (): boolean {
-    return this.started
+    return this.#started
   }
 
   /** Load persisted breakers; state gathered before start() is newer and kept */
   async start (): Promise<void> {
-    if (this.started) { return }
-    this.started = true
-    const stored = await this.store?.loadAll() ?? []
-    const now = this.now()
+    if (this.#started) { return }
+    this.#started = true
+    const stored = await this.#store?.loadAll() ?? []
+    const now = this.#now()
     let restored = 0
     for (const { peer, breaker } of stored) {
-      if (this.breakers.restore(peer, breaker, now)) { restored++ }
+      if (this.#breakers.restore(peer, breaker, now)) { restored++ }
     }
-    this.log('restored %d of %d persisted breakers', restored, stored.length)
-    if (this.dirty.size > 0) { this.schedule() }
+    this.#log('restored %d of %d persisted breakers', restored, stored.length)
+    if (this.#dirty.size > 0) { this.#schedule() }
   }
 
   /** Write pending breaker changes; the policy keeps deciding in memory afterwards */
   async stop (): Promise<void> {
-    if (!this.started) { return }
-    this.started = false
+    if (!this.#started) { return }
+    this.#started = false
     await this.flush()
   }
 
   /** The kill switch: false sends every connection, both directions, through stock Noise */
   isEnabled (): boolean {
-    return this.enabled
+    return this.#enabled
   }
 
   /** Whether to offer ECH to this peer now, and if not, why */
   decide (peer: PeerId): PolicyDecision {
-    if (!this.enabled) { return NO_DISABLED }
-    if (this.threshold === 0) { return NO_ROLLOUT }
+    if (!this.#enabled) { return NO_DISABLED }
+    if (this.#threshold === 0) { return NO_ROLLOUT }
     const key = peer.toString()
-    if (this.threshold < ROLLOUT_BUCKETS && this.bucketOf(peer, key) >= this.threshold) {
+    if (this.#threshold < ROLLOUT_BUCKETS && this.#bucketOf(peer, key) >= this.#threshold) {
       return NO_ROLLOUT
     }
-    switch (this.breakers.check(key, this.now())) {
+    switch (this.#breakers.check(key, this.#now())) {
       case CHECK_OFFER: return OFFER
       case CHECK_TRIAL: return OFFER_TRIAL
       default: return NO_BREAKER
@@ -152,7 +152,7 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
    * Noise there, refused this very config there (`config-refused`)
    */
   decideAddress (peer: PeerId, address: string | undefined, config: Uint8Array): PolicyDecision {
-    switch (this.refusals.offerRefusal(peer.toString(), address, config)) {
+    switch (this.#refusals.offerRefusal(peer.toString(), address, config)) {
       case 'address-refused': return NO_ADDRESS
       case 'config-refused': return NO_CONFIG_REFUSED
       default: return OFFER
@@ -169,10 +169,10 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
   mayGrease (peer: PeerId, address: string | undefined, identify: { agentVersion?: string, protocols?: readonly string[] }): boolean {
     const key = peer.toString()
     // as decide(), but without taking a half-open breaker's single trial
-    if (!this.admits(peer, key)) { return false }
-    if ((this.breakers.get(key)?.phase ?? 'closed') !== 'closed') { return false }
-    if (this.refusals.isAddressRefusing(key, address)) { return false }
-    return this.refusals.isTolerant(key) || toleratesOuterHello(identify.agentVersion, identify.protocols)
+    if (!this.#admits(peer, key)) { return false }
+    if ((this.#breakers.get(key)?.phase ?? 'closed') !== 'closed') { return false }
+    if (this.#refusals.isAddressRefusing(key, address)) { return false }
+    return this.#refusals.isTolerant(key) || toleratesOuterHello(identify.agentVersion, identify.protocols)
   }
 
   /**
@@ -182,22 +182,22 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
    * config anywhere slower than the peer store (the DHT)
    */
   mayOffer (peer: PeerId): boolean {
-    return this.admits(peer, peer.toString())
+    return this.#admits(peer, peer.toString())
   }
 
   /** The kill switch is on and the peer's rollout bucket is in */
-  private admits (peer: PeerId, key: string): boolean {
-    return this.enabled && this.threshold !== 0 && !(this.threshold < ROLLOUT_BUCKETS && this.bucketOf(peer, key) >= this.threshold)
+  #admits (peer: PeerId, key: string): boolean {
+    return this.#enabled && this.#threshold !== 0 && !(this.#threshold < ROLLOUT_BUCKETS && this.#bucketOf(peer, key) >= this.#threshold)
   }
 
   /** A handshake in which we offered ECH succeeded: close the peer's breaker and forget its backoff */
   recordSuccess (peer: PeerId): void {
-    this.breakers.success(peer.toString())
+    this.#breakers.success(peer.toString())
   }
 
   /** A handshake with an outer hello (offer or GREASE) completed: the peer takes outer hellos */
   recordOuterHelloCompleted (peer: PeerId, address?: string): void {
-    this.refusals.completed(peer.toString(), address)
+    this.#refusals.completed(peer.toString(), address)
   }
 
   /**
@@ -207,8 +207,8 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
    */
   recordUnprovenFailure (peer: PeerId, address: string | undefined, config?: Uint8Array): void {
     if (address == null) { return }
-    this.log('outer hello to %p at %s failed before the responder proved itself: stock Noise there next', peer, address)
-    this.refusals.failedBeforeProof(peer.toString(), address, config)
+    this.#log('outer hello to %p at %s failed before the responder proved itself: stock Noise there next', peer, address)
+    this.#refusals.failedBeforeProof(peer.toString(), address, config)
   }
 
   /**
@@ -218,9 +218,9 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
    * a while (`intolerantMs`)
    */
   recordStockSuccess (peer: PeerId, address?: string): boolean {
-    const refused = this.refusals.confirmWithStock(peer.toString(), address)
+    const refused = this.#refusals.confirmWithStock(peer.toString(), address)
     if (refused) {
-      this.log('%p proved itself over stock Noise at %s, which refused an outer hello: no outer hellos to it for now', peer, address)
+      this.#log('%p proved itself over stock Noise at %s, which refused an outer hello: no outer hellos to it for now', peer, address)
     }
     return refused
   }
@@ -235,45 +235,45 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
    */
   recordStockResponder (peer: PeerId, address: string | undefined, config: Uint8Array): void {
     if (address == null) { return }
-    this.log('%p answered our offer at %s as stock Noise: stock Noise there for now', peer, address)
-    this.refusals.refusedAfterProof(peer.toString(), address, config)
+    this.#log('%p answered our offer at %s as stock Noise: stock Noise there for now', peer, address)
+    this.#refusals.refusedAfterProof(peer.toString(), address, config)
   }
 
   /** Whether an outer hello of any kind was refused at this address, settled or not (GREASE goes elsewhere) */
   isAddressRefusing (peer: PeerId, address?: string): boolean {
-    return this.refusals.isAddressRefusing(peer.toString(), address)
+    return this.#refusals.isAddressRefusing(peer.toString(), address)
   }
 
   /** A handshake in which we offered ECH failed after the responder proved its identity; any kind counts */
   recordFailure (peer: PeerId, kind: HandshakeFailureKind): void {
-    this.log.trace('ECH handshake with %p failed: %s', peer, kind)
-    this.breakers.failure(peer.toString(), this.now())
+    this.#log.trace('ECH handshake with %p failed: %s', peer, kind)
+    this.#breakers.failure(peer.toString(), this.#now())
   }
 
   /** The peer answered our offer with retry configs: neutral, see `BreakerTable.retry` */
   recordRetry (peer: PeerId): void {
-    this.breakers.retry(peer.toString())
+    this.#breakers.retry(peer.toString())
   }
 
   /** Kill switch at runtime; wins over env and init until restart */
   setEnabled (enabled: boolean): void {
-    this.enabled = checkBoolean(enabled, 'enabled')
-    this.source.enabled = 'runtime'
-    this.log('ECH enabled=%s (runtime)', enabled)
+    this.#enabled = checkBoolean(enabled, 'enabled')
+    this.#source.enabled = 'runtime'
+    this.#log('ECH enabled=%s (runtime)', enabled)
   }
 
   /** Rollout share at runtime, 0..100; wins over env and init until restart */
   setRolloutPercentage (percentage: number): void {
-    this.rolloutPercentage = checkPercentage(percentage, 'rolloutPercentage')
-    this.threshold = rolloutThreshold(percentage)
-    this.source.rolloutPercentage = 'runtime'
-    this.log('ECH rollout=%s%% (runtime)', percentage)
+    this.#rolloutPercentage = checkPercentage(percentage, 'rolloutPercentage')
+    this.#threshold = rolloutThreshold(percentage)
+    this.#source.rolloutPercentage = 'runtime'
+    this.#log('ECH rollout=%s%% (runtime)', percentage)
   }
 
   /** The effective settings, where each came from, and the open or half-open breakers */
   getState (): PolicyState {
     const openBreakers: BreakerInfo[] = []
-    for (const [peer, entry] of this.breakers.open()) {
+    for (const [peer, entry] of this.#breakers.open()) {
       openBreakers.push({
         peer,
         state: entry.phase === 'half-open' ? 'half-open' : 'open',
@@ -283,72 +283,72 @@ export class EchPolicy extends TypedEventEmitter<EchPolicyEvents> implements Sta
       })
     }
     return {
-      enabled: this.enabled,
-      rolloutPercentage: this.rolloutPercentage,
-      source: { ...this.source },
+      enabled: this.#enabled,
+      rolloutPercentage: this.#rolloutPercentage,
+      source: { ...this.#source },
       openBreakers
     }
   }
 
   /** Write pending breaker changes now (also runs on a debounce timer and on stop()) */
   async flush (): Promise<void> {
-    this.clearTimer()
-    const run = this.writing.then(async () => this.writeDirty())
-    this.writing = run
+    this.#clearTimer()
+    const run = this.#writing.then(async () => this.#writeDirty())
+    this.#writing = run
     return run
   }
 
-  private bucketOf (peer: PeerId, key: string): number {
-    let bucket = this.buckets.get(key)
+  #bucketOf (peer: PeerId, key: string): number {
+    let bucket = this.#buckets.get(key)
     if (bucket == null) {
       bucket = rolloutBucket(peer)
-      if (this.buckets.size >= this.maxPeers) {
-        this.buckets.delete(this.buckets.keys().next().value as string)
+      if (this.#buckets.size >= this.#maxPeers) {
+        this.#buckets.delete(this.#buckets.keys().next().value as string)
       }
-      this.buckets.set(key, bucket)
+      this.#buckets.set(key, bucket)
     }
     return bucket
   }
 
-  private onTransition (kind: 'open' | 'half-open' | 'close', peer: string, entry: BreakerEntry): void {
-    this.log('breaker %s for %s after %d failures (cool-down %d ms)', kind, peer, entry.failures, entry.cooldownMs)
+  #onTransition (kind: 'open' | 'half-open' | 'close', peer: string, entry: BreakerEntry): void {
+    this.#log('breaker %s for %s after %d failures (cool-down %d ms)', kind, peer, entry.failures, entry.cooldownMs)
     this.safeDispatchEvent(`breaker:${kind}`, {
       detail: { peer, failures: entry.failures, cooldownMs: entry.cooldownMs }
     })
   }
 
-  private onChanged (peer: string): void {
-    if (this.store == null) { return }
-    this.dirty.add(peer)
-    this.schedule()
+  #onChanged (peer: string): void {
+    if (this.#store == null) { return }
+    this.#dirty.add(peer)
+    this.#schedule()
   }
 
-  private schedule (): void {
-    if (!this.started || this.timer != null) { return }
-    this.timer = setTimeout(() => {
-      this.timer = undefined
+  #schedule (): void {
+    if (!this.#started || this.#timer != null) { return }
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
       void this.flush()
-    }, this.persistDelayMs)
+    }, this.#persistDelayMs)
     // never keep the process alive just to persist breakers
-    this.timer.unref?.()
+    this.#timer.unref?.()
   }
 
-  private clearTimer (): void {
-    if (this.timer != null) {
-      clearTimeout(this.timer)
-      this.timer = undefined
+  #clearTimer (): void {
+    if (this.#timer != null) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
     }
   }
 
-  private async writeDirty (): Promise<void> {
-    if (this.store == null || this.dirty.size === 0) { return }
-    const peers = this.dirty
-    this.dirty = new Set()
+  async #writeDirty (): Promise<void> {
+    if (this.#store == null || this.#dirty.size === 0) { return }
+    const peers = this.#dirty
+    this.#dirty = new Set()
     const changes: Array<[string, ReturnType<BreakerTable['toPersisted']> | undefined]> = []
     for (const peer of peers) {
-      const entry = this.breakers.get(peer)
-      changes.push([peer, entry == null || entry.phase === 'closed' ? undefined : this.breakers.toPersisted(entry)])
+      const entry = this.#breakers.get(peer)
+      changes.push([peer, entry == null || entry.phase === 'closed' ? undefined : this.#breakers.toPersisted(entry)])
     }
-    await this.store.write(changes)
+    await this.#store.write(changes)
   }
 }

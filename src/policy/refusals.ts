@@ -43,51 +43,56 @@ interface AddressEntry {
 
 /** A Map kept in least-recently-used order (first key oldest), capped, with lazy expiry */
 class Lru<V extends { until: number }> {
-  private readonly map = new Map<string, V>()
+  readonly #map = new Map<string, V>()
+  readonly #max: number
+  readonly #now: () => number
 
-  constructor (private readonly max: number, private readonly now: () => number) {}
+  constructor (max: number, now: () => number) {
+    this.#max = max
+    this.#now = now
+  }
 
   get (key: string): V | undefined {
-    const value = this.map.get(key)
+    const value = this.#map.get(key)
     if (value == null) { return undefined }
-    this.map.delete(key)
-    if (value.until <= this.now()) { return undefined }
-    this.map.set(key, value)
+    this.#map.delete(key)
+    if (value.until <= this.#now()) { return undefined }
+    this.#map.set(key, value)
     return value
   }
 
   set (key: string, value: V): void {
-    this.map.delete(key)
-    this.map.set(key, value)
-    if (this.map.size > this.max) {
-      const oldest = this.map.keys().next().value
-      if (oldest != null) { this.map.delete(oldest) }
+    this.#map.delete(key)
+    this.#map.set(key, value)
+    if (this.#map.size > this.#max) {
+      const oldest = this.#map.keys().next().value
+      if (oldest != null) { this.#map.delete(oldest) }
     }
   }
 
   delete (key: string): boolean {
-    return this.map.delete(key)
+    return this.#map.delete(key)
   }
 
   get size (): number {
-    return this.map.size
+    return this.#map.size
   }
 }
 
 export class OuterHelloRefusals {
-  private readonly options: RefusalsOptions
-  private readonly addresses: Lru<AddressEntry>
-  private readonly tolerant: Lru<{ until: number }>
+  readonly #options: RefusalsOptions
+  readonly #addresses: Lru<AddressEntry>
+  readonly #tolerant: Lru<{ until: number }>
 
   constructor (options: RefusalsOptions) {
-    this.options = options
-    this.addresses = new Lru(options.maxEntries, options.now)
-    this.tolerant = new Lru(options.maxEntries, options.now)
+    this.#options = options
+    this.#addresses = new Lru(options.maxEntries, options.now)
+    this.#tolerant = new Lru(options.maxEntries, options.now)
   }
 
   /** An offer (with its config) or GREASE (without) failed at this address before the responder proved anything */
   failedBeforeProof (peer: string, address: string, config?: Uint8Array): void {
-    this.addresses.set(key(peer, address), { state: 'unproven', until: this.options.now() + this.options.addressMs, config })
+    this.#addresses.set(key(peer, address), { state: 'unproven', until: this.#options.now() + this.#options.addressMs, config })
   }
 
   /**
@@ -95,10 +100,10 @@ export class OuterHelloRefusals {
    * refused an outer hello, the peer there does not take one: returns true.
    */
   confirmWithStock (peer: string, address?: string): boolean {
-    const entry = address == null ? undefined : this.addresses.get(key(peer, address))
+    const entry = address == null ? undefined : this.#addresses.get(key(peer, address))
     if (address == null || entry?.state !== 'unproven') { return false }
-    this.addresses.set(key(peer, address), { state: 'proven', until: this.options.now() + this.options.intolerantMs, config: entry.config })
-    this.tolerant.delete(peer)
+    this.#addresses.set(key(peer, address), { state: 'proven', until: this.#options.now() + this.#options.intolerantMs, config: entry.config })
+    this.#tolerant.delete(peer)
     return true
   }
 
@@ -110,7 +115,7 @@ export class OuterHelloRefusals {
    * rotated, or published one after a GREASE failure), so it is offered.
    */
   offerRefusal (peer: string, address: string | undefined, config: Uint8Array): 'address-refused' | 'config-refused' | undefined {
-    const entry = address == null ? undefined : this.addresses.get(key(peer, address))
+    const entry = address == null ? undefined : this.#addresses.get(key(peer, address))
     if (entry?.config == null || !equalBytes(entry.config, config)) { return undefined }
     return entry.state === 'unproven' ? 'address-refused' : 'config-refused'
   }
@@ -120,29 +125,29 @@ export class OuterHelloRefusals {
    * stock Noise: it does not take outer hellos there
    */
   refusedAfterProof (peer: string, address: string, config?: Uint8Array): void {
-    this.addresses.set(key(peer, address), { state: 'proven', until: this.options.now() + this.options.intolerantMs, config })
-    this.tolerant.delete(peer)
+    this.#addresses.set(key(peer, address), { state: 'proven', until: this.#options.now() + this.#options.intolerantMs, config })
+    this.#tolerant.delete(peer)
   }
 
   /** Whether an outer hello of any kind was refused at this address (settled or not) */
   isAddressRefusing (peer: string, address?: string): boolean {
-    return address != null && this.addresses.get(key(peer, address)) != null
+    return address != null && this.#addresses.get(key(peer, address)) != null
   }
 
   /** An outer-hello handshake (offer, retry or GREASE) completed with the peer: it takes outer hellos */
   completed (peer: string, address?: string): void {
-    if (address != null) { this.addresses.delete(key(peer, address)) }
-    this.tolerant.set(peer, { until: Infinity })
+    if (address != null) { this.#addresses.delete(key(peer, address)) }
+    this.#tolerant.set(peer, { until: Infinity })
   }
 
   /** Known from experience to take outer hellos */
   isTolerant (peer: string): boolean {
-    return this.tolerant.get(peer) != null
+    return this.#tolerant.get(peer) != null
   }
 
   /** Entries held, for tests and status */
   get sizes (): { addresses: number, tolerant: number } {
-    return { addresses: this.addresses.size, tolerant: this.tolerant.size }
+    return { addresses: this.#addresses.size, tolerant: this.#tolerant.size }
   }
 }
 

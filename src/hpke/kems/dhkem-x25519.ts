@@ -72,7 +72,8 @@ class X25519PublicKey implements KemPublicKey {
   }
 }
 
-function checkBytes (bytes: Uint8Array, length: number, what: string): void {
+/** A KEM input of a fixed length (`Npk`, `Nsk`, `Nenc`, RFC 9180 §7.1); X-Wing's checks use it too */
+export function checkBytes (bytes: Uint8Array, length: number, what: string): void {
   if (!(bytes instanceof Uint8Array) || bytes.byteLength !== length) {
     throw new HpkeInvalidInputError(`${what} must be ${length} bytes`)
   }

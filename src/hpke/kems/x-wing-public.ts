@@ -8,7 +8,7 @@
  * loaded (`loadKem`, `hpke/registry.ts`).
  */
 import { HpkeInvalidInputError } from '../errors.js'
-import { validateX25519PublicKey } from './dhkem-x25519.js'
+import { checkBytes, validateX25519PublicKey } from './dhkem-x25519.js'
 import { mlKem768ModulusCheck } from './ml-kem-check.js'
 import type { CryptoProvider, DhPublicKey } from '../../crypto/provider.js'
 import type { KemInfo, KemPublicKey } from '../kem.js'
@@ -42,12 +42,6 @@ export class XWingPublicKey implements KemPublicKey {
     this.pkM = bytes.subarray(0, PK_M_LENGTH)
     this.pkX = bytes.subarray(PK_M_LENGTH)
     this.dhX = dhX
-  }
-}
-
-export function checkBytes (bytes: Uint8Array, length: number, what: string): void {
-  if (!(bytes instanceof Uint8Array) || bytes.byteLength !== length) {
-    throw new HpkeInvalidInputError(`${what} must be ${length} bytes`)
   }
 }
 
