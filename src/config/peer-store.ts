@@ -176,9 +176,10 @@ export interface PeerConfigStoreInit {
   /** KEM ids this dialer will encrypt to (default: every implemented KEM) */
   kemIds?: ReadonlySet<number>
   /**
-   * How `lookup` reads a peer's configs (default `readStoredConfig`); one
-   * that leaves out the record of a peer without a config must not be used
-   * where GREASE needs it
+   * How `lookup` reads a peer's configs (default `readStoredConfig`). One
+   * may leave out the record of a peer without a config only when its
+   * addresses cannot carry one either (`EchLookupOptions.addressConfig` is
+   * given that record); such a one must not be used where GREASE needs it
    */
   read?(peer: PeerId): Promise<StoredConfig>
   now?(): number
@@ -217,13 +218,12 @@ export class PeerConfigStore {
    * `expired-config`, `unusable-config`).
    */
   async lookup (peer: PeerId, options: EchLookupOptions = {}): Promise<EchOfferLookup> {
-    const { lookup: stored, record: storedRecord } = await this.lookupStored(peer)
+    const { lookup: stored, record } = await this.lookupStored(peer)
     if (stored.offer != null) {
       return stored
     }
-    // a cheap read that found no config comes without the record, whose
-    // addresses may still carry one
-    const record = storedRecord ?? (options.addressConfig == null ? undefined : await this.readRecord(peer))
+    // without a record (no peer, or a `read` that saw neither a config nor
+    // an address that may carry one) there is nothing in the addresses
     const fromAddresses = await this.lookupAddresses(peer, record, options)
     if (fromAddresses != null) {
       return fromAddresses
@@ -233,16 +233,6 @@ export class PeerConfigStore {
     }
     const { lookup: found } = await this.lookupStored(peer)
     return found.offer != null ? found : stored
-  }
-
-  /** The peer's whole record, or undefined when there is none or it cannot be read */
-  private async readRecord (peer: PeerId): Promise<Peer | undefined> {
-    try {
-      return (await readStoredConfig(this.peerStore, peer)).record
-    } catch (err: any) {
-      this.log.error('could not read the record of %p - %e', peer, err)
-      return undefined
-    }
   }
 
   /** The offer from the config list the peer's addresses carry, parsed once per list */

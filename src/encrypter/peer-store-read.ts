@@ -13,10 +13,20 @@
  * few hundred bytes.
  *
  * The raw value only ever answers "no config": no record, or a record without
- * an `ECH_PEER_STORE_KEY` entry, where `get` would return that same value (or
- * NotFound) and so the same answer. Everything else (a config is there, the
- * value does not scan, the datastore fails) is read with `get` as before, so
- * an offer always comes from the peer store itself.
+ * an `ECH_PEER_STORE_KEY` entry and without an address that may carry an
+ * `/ech` component (a dial also takes configs from the peer's stored
+ * `/noise/ech/…` addresses, `addressConfig` in `outbound.ts`), where `get`
+ * would return that same value (or NotFound) and so the same answer.
+ * Everything else (a config or a possible `/ech` address is there, the value
+ * does not scan, the datastore fails) is read with `get` as before, so an
+ * offer always comes from the peer store itself.
+ *
+ * An address may carry `/ech` when its bytes hold the varint of code 9849
+ * (`F9 4C`) anywhere: every component that `@multiformats/multiaddr` parses
+ * as `/ech` with a value starts with those bytes (it reads the code with
+ * `varint.decode` but steps over it by the canonical length, so an overlong
+ * encoding leaves the value empty). The bytes may also turn up inside
+ * another component's value: that only costs the full read.
  *
  * No lock is needed for that: a datastore `put` replaces the value whole, so
  * the raw read sees it from before or after a concurrent write, as a `get`
@@ -27,7 +37,8 @@
  * (it does not for metadata merged into a known peer).
  *
  * Trusted only once proven on this store: until a record reads the same both
- * ways (found raw, same metadata keys, same config bytes), every read goes
+ * ways (found raw, same metadata keys, same config bytes, an `/ech` address
+ * seen in the raw value too), every read goes
  * through `get` and is compared. This node's own record (libp2p's registrar
  * writes its protocols there at start) or any dialled peer's record proves
  * it. A store that keeps records anywhere else is never proven and is always
@@ -36,11 +47,17 @@
 import { Key } from 'interface-datastore'
 import { ECH_PEER_STORE_KEY, readStoredConfig } from '../config/peer-store.js'
 import { equalBytes } from '../crypto/bytes.js'
+import { CODE_ECH } from '../multiaddr/ech.js'
 import { Reader } from '../noise/payload.js'
 import type { StoredConfig } from '../config/peer-store.js'
 import type { Logger, Peer, PeerId, PeerStore } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
+/** `peer.proto`: `repeated Address addresses = 1`, each `{ bytes multiaddr = 1, … }` */
+const FIELD_ADDRESSES = 1
+const ADDRESS_MULTIADDR = 1
+/** The unsigned-varint of `CODE_ECH` (9849), as a multiaddr's bytes start an `/ech` component */
+const ECH_CODE_BYTES = Uint8Array.of((CODE_ECH & 0x7f) | 0x80, CODE_ECH >> 7)
 /** `peer.proto`: `map<string, bytes> metadata = 6`, each entry `{ key = 1, value = 2 }` */
 const FIELD_METADATA = 6
 const ENTRY_KEY = 1
@@ -91,14 +108,37 @@ export function recordMetadata (record: Uint8Array): Map<string, Uint8Array> {
   return out
 }
 
-/** Whether a stored `Peer` record has an `ECH_PEER_STORE_KEY` entry; throws `ProtobufDecodeError` */
-export function hasEchEntry (record: Uint8Array): boolean {
+/**
+ * Whether a stored `Peer` record has an `ECH_PEER_STORE_KEY` entry, or an
+ * address whose bytes may hold an `/ech` component; throws
+ * `ProtobufDecodeError`
+ */
+export function mayHoldConfig (record: Uint8Array): boolean {
   const r = new Reader(record)
   while (!r.done()) {
     const f = r.field()
-    if (f.number === FIELD_METADATA && f.bytes != null && equalBytes(metadataEntry(f.bytes).key, ECH_KEY_BYTES)) {
-      return true
-    }
+    if (f.bytes == null) { continue }
+    if (f.number === FIELD_METADATA && equalBytes(metadataEntry(f.bytes).key, ECH_KEY_BYTES)) { return true }
+    if (f.number === FIELD_ADDRESSES && mayHoldEch(addressBytes(f.bytes))) { return true }
+  }
+  return false
+}
+
+/** The `multiaddr` field of a stored `Address` */
+function addressBytes (bytes: Uint8Array): Uint8Array {
+  let out: Uint8Array = new Uint8Array(0)
+  const r = new Reader(bytes)
+  while (!r.done()) {
+    const f = r.field()
+    if (f.number === ADDRESS_MULTIADDR && f.bytes != null) { out = f.bytes }
+  }
+  return out
+}
+
+/** Whether multiaddr bytes hold the code of `/ech` anywhere (a superset of the addresses that carry one) */
+function mayHoldEch (ma: Uint8Array): boolean {
+  for (let i = ma.indexOf(ECH_CODE_BYTES[0]); i >= 0 && i + 1 < ma.byteLength; i = ma.indexOf(ECH_CODE_BYTES[0], i + 1)) {
+    if (ma[i + 1] === ECH_CODE_BYTES[1]) { return true }
   }
   return false
 }
@@ -170,7 +210,8 @@ export class PeerStoreConfigReader {
     }
     const same = scanned.size === record.metadata.size &&
       [...record.metadata].every(([key, value]) => scanned.has(key) && (key !== ECH_PEER_STORE_KEY || equalBytes(scanned.get(key) ?? new Uint8Array(0), value)))
-    if (same) {
+    const echAddress = record.addresses.some(a => a.multiaddr.getComponents().some(c => c.code === CODE_ECH))
+    if (same && (!echAddress || scansWithConfig(raw))) {
       this.proven = true
       this.init.log.trace('peer records read from the datastore match the peer store: no-config lookups skip its read lock')
     }
@@ -205,10 +246,10 @@ export class PeerStoreConfigReader {
   }
 }
 
-/** Whether the record holds a config, or cannot be scanned (both: ask the peer store) */
+/** Whether the record may hold a config, or cannot be scanned (both: ask the peer store) */
 function scansWithConfig (raw: Uint8Array): boolean {
   try {
-    return hasEchEntry(raw)
+    return mayHoldConfig(raw)
   } catch {
     return true
   }
