@@ -177,9 +177,10 @@ export interface PeerConfigStoreInit {
   kemIds?: ReadonlySet<number>
   /**
    * How `lookup` reads a peer's configs (default `readStoredConfig`). One
-   * may leave out the record of a peer without a config only when its
-   * addresses cannot carry one either (`EchLookupOptions.addressConfig` is
-   * given that record); such a one must not be used where GREASE needs it
+   * may leave out the record of a peer with a config (`lookup` reads it when
+   * that config gives no offer), and of a peer without a config only when
+   * its addresses cannot carry one either (`EchLookupOptions.addressConfig`
+   * is given that record); such a one must not be used where GREASE needs it
    */
   read?(peer: PeerId): Promise<StoredConfig>
   now?(): number
@@ -218,12 +219,14 @@ export class PeerConfigStore {
    * `expired-config`, `unusable-config`).
    */
   async lookup (peer: PeerId, options: EchLookupOptions = {}): Promise<EchOfferLookup> {
-    const { lookup: stored, record } = await this.lookupStored(peer)
+    const { lookup: stored, record: storedRecord } = await this.lookupStored(peer)
     if (stored.offer != null) {
       return stored
     }
-    // without a record (no peer, or a `read` that saw neither a config nor
-    // an address that may carry one) there is nothing in the addresses
+    // a `read` may leave out the record of a peer with a config (read it
+    // now: its addresses may carry a usable one), and leaves it out of a
+    // peer without a config only when its addresses carry none
+    const record = storedRecord ?? (stored.reason === 'no-config' || options.addressConfig == null ? undefined : await this.readRecord(peer))
     const fromAddresses = await this.lookupAddresses(peer, record, options)
     if (fromAddresses != null) {
       return fromAddresses
@@ -233,6 +236,16 @@ export class PeerConfigStore {
     }
     const { lookup: found } = await this.lookupStored(peer)
     return found.offer != null ? found : stored
+  }
+
+  /** The peer's whole record, or undefined when there is none or it cannot be read */
+  private async readRecord (peer: PeerId): Promise<Peer | undefined> {
+    try {
+      return (await readStoredConfig(this.peerStore, peer)).record
+    } catch (err: any) {
+      this.log.error('could not read the record of %p - %e', peer, err)
+      return undefined
+    }
   }
 
   /** The offer from the config list the peer's addresses carry, parsed once per list */

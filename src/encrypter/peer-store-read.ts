@@ -12,14 +12,16 @@
  * its datastore with. Reading that value costs a datastore get and a scan of a
  * few hundred bytes.
  *
- * The raw value only ever answers "no config": no record, or a record without
- * an `ECH_PEER_STORE_KEY` entry and without an address that may carry an
- * `/ech` component (a dial also takes configs from the peer's stored
- * `/noise/ech/…` addresses, `addressConfig` in `outbound.ts`), where `get`
- * would return that same value (or NotFound) and so the same answer.
- * Everything else (a config or a possible `/ech` address is there, the value
- * does not scan, the datastore fails) is read with `get` as before, so an
- * offer always comes from the peer store itself.
+ * The raw value answers the two common cases. "No config": no record, or a
+ * record without an `ECH_PEER_STORE_KEY` entry and without an address that
+ * may carry an `/ech` component (a dial also takes configs from the peer's
+ * stored `/noise/ech/…` addresses, `addressConfig` in `outbound.ts`).
+ * "This config": the `ECH_PEER_STORE_KEY` and `ECH_ANNOUNCED_EXPIRY_KEY`
+ * values, without the rest of the record (`PeerConfigStore.lookup` reads the
+ * record itself when that config gives no offer). Both are what `get` would
+ * return, decoded from the same bytes. Everything else (an `/ech` address
+ * without a config, a value that does not scan, a datastore failure) is read
+ * with `get` as before.
  *
  * An address may carry `/ech` when its bytes hold the varint of code 9849
  * (`F9 4C`) anywhere: every component that `@multiformats/multiaddr` parses
@@ -45,7 +47,7 @@
  * read with `get`.
  */
 import { Key } from 'interface-datastore'
-import { ECH_PEER_STORE_KEY, readStoredConfig } from '../config/peer-store.js'
+import { ECH_ANNOUNCED_EXPIRY_KEY, ECH_PEER_STORE_KEY, readStoredConfig } from '../config/peer-store.js'
 import { equalBytes } from '../crypto/bytes.js'
 import { CODE_ECH } from '../multiaddr/ech.js'
 import { Reader } from '../noise/payload.js'
@@ -65,6 +67,7 @@ const ENTRY_VALUE = 2
 /** `@libp2p/peer-store` `NAMESPACE_COMMON` */
 const PEERS_PREFIX = '/peers/'
 const ECH_KEY_BYTES = new TextEncoder().encode(ECH_PEER_STORE_KEY)
+const EXPIRY_KEY_BYTES = new TextEncoder().encode(ECH_ANNOUNCED_EXPIRY_KEY)
 const decoder = new TextDecoder()
 
 export interface PeerStoreReadInit {
@@ -108,20 +111,35 @@ export function recordMetadata (record: Uint8Array): Map<string, Uint8Array> {
   return out
 }
 
+/** What a scan of a stored `Peer` record found */
+export interface ScannedRecord {
+  /** The `ECH_PEER_STORE_KEY` value (a copy) */
+  value?: Uint8Array
+  /** The `ECH_ANNOUNCED_EXPIRY_KEY` value (a copy) */
+  announcedExpiry?: Uint8Array
+  /** Some address holds the code of `/ech` (it may carry a config) */
+  echAddress: boolean
+}
+
 /**
- * Whether a stored `Peer` record has an `ECH_PEER_STORE_KEY` entry, or an
- * address whose bytes may hold an `/ech` component; throws
- * `ProtobufDecodeError`
+ * The config entries of a stored `Peer` record and whether an address may
+ * carry `/ech`; a repeated map key keeps its last value, as protobuf map
+ * decoding (and so `get`) does. Throws `ProtobufDecodeError`
  */
-export function mayHoldConfig (record: Uint8Array): boolean {
+export function scanRecord (record: Uint8Array): ScannedRecord {
+  const out: ScannedRecord = { echAddress: false }
   const r = new Reader(record)
   while (!r.done()) {
     const f = r.field()
     if (f.bytes == null) { continue }
-    if (f.number === FIELD_METADATA && equalBytes(metadataEntry(f.bytes).key, ECH_KEY_BYTES)) { return true }
-    if (f.number === FIELD_ADDRESSES && mayHoldEch(addressBytes(f.bytes))) { return true }
+    if (f.number === FIELD_METADATA) {
+      const entry = metadataEntry(f.bytes)
+      if (equalBytes(entry.key, ECH_KEY_BYTES)) { out.value = entry.value.slice() }
+      if (equalBytes(entry.key, EXPIRY_KEY_BYTES)) { out.announcedExpiry = entry.value.slice() }
+    }
+    if (f.number === FIELD_ADDRESSES && !out.echAddress) { out.echAddress = mayHoldEch(addressBytes(f.bytes)) }
   }
-  return false
+  return out
 }
 
 /** The `multiaddr` field of a stored `Address` */
@@ -169,7 +187,11 @@ export class PeerStoreConfigReader {
     return this.proven
   }
 
-  /** What `readStoredConfig` returns, except that a peer without a config comes without its record */
+  /**
+   * What `readStoredConfig` returns, except that the record is left out of a
+   * peer with a config, and of one with neither a config nor an address that
+   * may carry one
+   */
   async read (peer: PeerId): Promise<StoredConfig> {
     if (!this.proven) {
       return this.readAndProve(peer)
@@ -178,7 +200,11 @@ export class PeerStoreConfigReader {
     if (raw === ABSENT) {
       return {}
     }
-    if (raw != null && !scansWithConfig(raw)) {
+    const scanned = raw == null ? undefined : scan(raw)
+    if (scanned?.value != null) {
+      return { value: scanned.value, announcedExpiry: scanned.announcedExpiry }
+    }
+    if (scanned != null && !scanned.echAddress) {
       return {}
     }
     return readStoredConfig(this.init.peerStore, peer)
@@ -211,7 +237,7 @@ export class PeerStoreConfigReader {
     const same = scanned.size === record.metadata.size &&
       [...record.metadata].every(([key, value]) => scanned.has(key) && (key !== ECH_PEER_STORE_KEY || equalBytes(scanned.get(key) ?? new Uint8Array(0), value)))
     const echAddress = record.addresses.some(a => a.multiaddr.getComponents().some(c => c.code === CODE_ECH))
-    if (same && (!echAddress || scansWithConfig(raw))) {
+    if (same && (!echAddress || scan(raw)?.echAddress === true)) {
       this.proven = true
       this.init.log.trace('peer records read from the datastore match the peer store: no-config lookups skip its read lock')
     }
@@ -246,11 +272,11 @@ export class PeerStoreConfigReader {
   }
 }
 
-/** Whether the record may hold a config, or cannot be scanned (both: ask the peer store) */
-function scansWithConfig (raw: Uint8Array): boolean {
+/** The scanned record, or undefined when it does not scan (then the peer store decides) */
+function scan (raw: Uint8Array): ScannedRecord | undefined {
   try {
-    return mayHoldConfig(raw)
+    return scanRecord(raw)
   } catch {
-    return true
+    return undefined
   }
 }

@@ -21,7 +21,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { MemoryDatastore } from 'datastore-core'
 import { TypedEventEmitter } from 'main-event'
-import { PeerConfigStore, readStoredConfig } from '../../src/config/peer-store.js'
+import { ECH_ANNOUNCED_EXPIRY_KEY, PeerConfigStore, readStoredConfig } from '../../src/config/peer-store.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { PeerStoreConfigReader, peerRecordKey } from '../../src/encrypter/peer-store-read.js'
 import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
@@ -153,6 +153,39 @@ describe('encrypter: the peer-store read of a dial', () => {
     await s.peerStore.merge(peer, { multiaddrs: [withEchComponent(multiaddr('/ip4/10.0.0.1/tcp/4001'), echList)] })
     expect((await configs.lookup(peer, { addressConfig, find: false })).offer).to.exist()
     expect(gets).to.equal(1)
+  })
+
+  it('a dial to a peer with a usable config never waits for peerStore.get either; one whose stored config is unusable still finds the config in its addresses', async () => {
+    const s = await withOwnRecord(await store())
+    const r = reader(s)
+    await r.read(s.local)
+    const peer = await randomPeerId()
+    const addr = multiaddr('/ip4/10.0.0.1/tcp/4001')
+    await s.peerStore.merge(peer, { multiaddrs: [addr], metadata: { [ECH_PEER_STORE_KEY]: await list() } })
+    let gets = 0
+    const get = s.peerStore.get.bind(s.peerStore)
+    s.peerStore.get = async (...args) => { gets++; return get(...args) }
+    const configs = new PeerConfigStore({ peerStore: s.peerStore, provider: nodeProvider, log, read: async (p) => r.read(p) })
+    const addressConfig = (record: Peer): Uint8Array | undefined => echConfigListFromAddresses(record.addresses.map(a => a.multiaddr))
+    expect((await configs.lookup(peer, { addressConfig, find: false })).offer).to.exist()
+    expect(gets).to.equal(0)
+
+    // a stored value that gives no offer: the record is read for its addresses
+    await s.peerStore.merge(peer, { multiaddrs: [withEchComponent(addr, await list())], metadata: { [ECH_PEER_STORE_KEY]: Uint8Array.of(0, 1, 0xff) } })
+    expect((await configs.lookup(peer, { addressConfig, find: false })).offer).to.exist()
+    expect((await configs.lookup(peer, { find: false })).reason).to.equal('unusable-config')
+  })
+
+  it('reads the config and its announced expiry as peerStore.get does', async () => {
+    const s = await withOwnRecord(await store())
+    const r = reader(s)
+    await r.read(s.local)
+    const peer = await randomPeerId()
+    await s.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: await list(), [ECH_ANNOUNCED_EXPIRY_KEY]: Uint8Array.of(1, 2, 3) } })
+    const { value, announcedExpiry } = await readStoredConfig(s.peerStore, peer)
+    const got = await r.read(peer)
+    expect(got.value).to.deep.equal(value)
+    expect(got.announcedExpiry).to.deep.equal(announcedExpiry)
   })
 
   it('a record it cannot read (not a Peer protobuf) goes to the peer store, which decides', async () => {
