@@ -43,7 +43,7 @@ const OPTIONS = {
   'heap-rounds': { default: '5', help: 'heap samples per variant' },
   dials: { default: '300', help: 'measured libp2p dials per variant in the dial part (TCP)' },
   'dial-warmup': { default: '30', help: 'unmeasured dials per variant first' },
-  json: { default: '', help: 'also write the summary rows to this file (for benchmarks/report.ts)' }
+  json: { default: '', help: 'also write the summary rows (and the load average) to this JSON file' }
 } as const
 type OptionName = keyof typeof OPTIONS
 
