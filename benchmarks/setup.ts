@@ -46,6 +46,17 @@ export function components (id: Identity): EchNoiseComponents & { events: TypedE
   return { ...id, logger, upgrader, peerStore, datastore, events }
 }
 
+/**
+ * `components()` with the node's own peer-store record as a started libp2p
+ * node has it: its registrar merges the protocols of every handler (here
+ * identify's and ping's) into the record of the local peer
+ */
+export async function startedComponents (id: Identity): Promise<ReturnType<typeof components>> {
+  const c = components(id)
+  await c.peerStore.merge(id.peerId, { protocols: ['/ipfs/id/1.0.0', '/ipfs/ping/1.0.0'] })
+  return c
+}
+
 export function sorted (xs: ArrayLike<number>): Float64Array {
   return Float64Array.from(xs).sort()
 }

@@ -176,9 +176,11 @@ export interface PeerConfigStoreInit {
   /** KEM ids this dialer will encrypt to (default: every implemented KEM) */
   kemIds?: ReadonlySet<number>
   /**
-   * How `lookup` reads a peer's configs (default `readStoredConfig`); one
-   * that leaves out the record of a peer without a config must not be used
-   * where GREASE needs it
+   * How `lookup` reads a peer's configs (default `readStoredConfig`). One
+   * may leave out the record of a peer with a config (`lookup` reads it when
+   * that config gives no offer), and of a peer without a config only when
+   * its addresses cannot carry one either (`EchLookupOptions.addressConfig`
+   * is given that record); such a one must not be used where GREASE needs it
    */
   read?(peer: PeerId): Promise<StoredConfig>
   now?(): number
@@ -221,9 +223,10 @@ export class PeerConfigStore {
     if (stored.offer != null) {
       return stored
     }
-    // a cheap read that found no config comes without the record, whose
-    // addresses may still carry one
-    const record = storedRecord ?? (options.addressConfig == null ? undefined : await this.readRecord(peer))
+    // a `read` may leave out the record of a peer with a config (read it
+    // now: its addresses may carry a usable one), and leaves it out of a
+    // peer without a config only when its addresses carry none
+    const record = storedRecord ?? (stored.reason === 'no-config' || options.addressConfig == null ? undefined : await this.readRecord(peer))
     const fromAddresses = await this.lookupAddresses(peer, record, options)
     if (fromAddresses != null) {
       return fromAddresses

@@ -12,11 +12,23 @@
  * its datastore with. Reading that value costs a datastore get and a scan of a
  * few hundred bytes.
  *
- * The raw value only ever answers "no config": no record, or a record without
- * an `ECH_PEER_STORE_KEY` entry, where `get` would return that same value (or
- * NotFound) and so the same answer. Everything else (a config is there, the
- * value does not scan, the datastore fails) is read with `get` as before, so
- * an offer always comes from the peer store itself.
+ * The raw value answers the two common cases. "No config": no record, or a
+ * record without an `ECH_PEER_STORE_KEY` entry and without an address that
+ * may carry an `/ech` component (a dial also takes configs from the peer's
+ * stored `/noise/ech/…` addresses, `addressConfig` in `outbound.ts`).
+ * "This config": the `ECH_PEER_STORE_KEY` and `ECH_ANNOUNCED_EXPIRY_KEY`
+ * values, without the rest of the record (`PeerConfigStore.lookup` reads the
+ * record itself when that config gives no offer). Both are what `get` would
+ * return, decoded from the same bytes. Everything else (an `/ech` address
+ * without a config, a value that does not scan, a datastore failure) is read
+ * with `get` as before.
+ *
+ * An address may carry `/ech` when its bytes hold the varint of code 9849
+ * (`F9 4C`) anywhere: every component that `@multiformats/multiaddr` parses
+ * as `/ech` with a value starts with those bytes (it reads the code with
+ * `varint.decode` but steps over it by the canonical length, so an overlong
+ * encoding leaves the value empty). The bytes may also turn up inside
+ * another component's value: that only costs the full read.
  *
  * No lock is needed for that: a datastore `put` replaces the value whole, so
  * the raw read sees it from before or after a concurrent write, as a `get`
@@ -27,20 +39,27 @@
  * (it does not for metadata merged into a known peer).
  *
  * Trusted only once proven on this store: until a record reads the same both
- * ways (found raw, same metadata keys, same config bytes), every read goes
+ * ways (found raw, same metadata keys, same config bytes, an `/ech` address
+ * seen in the raw value too), every read goes
  * through `get` and is compared. This node's own record (libp2p's registrar
  * writes its protocols there at start) or any dialled peer's record proves
  * it. A store that keeps records anywhere else is never proven and is always
  * read with `get`.
  */
 import { Key } from 'interface-datastore'
-import { ECH_PEER_STORE_KEY, readStoredConfig } from '../config/peer-store.js'
+import { ECH_ANNOUNCED_EXPIRY_KEY, ECH_PEER_STORE_KEY, readStoredConfig } from '../config/peer-store.js'
 import { equalBytes } from '../crypto/bytes.js'
+import { CODE_ECH } from '../multiaddr/ech.js'
 import { Reader } from '../noise/payload.js'
 import type { StoredConfig } from '../config/peer-store.js'
 import type { Logger, Peer, PeerId, PeerStore } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
+/** `peer.proto`: `repeated Address addresses = 1`, each `{ bytes multiaddr = 1, … }` */
+const FIELD_ADDRESSES = 1
+const ADDRESS_MULTIADDR = 1
+/** The unsigned-varint of `CODE_ECH` (9849), as a multiaddr's bytes start an `/ech` component */
+const ECH_CODE_BYTES = Uint8Array.of((CODE_ECH & 0x7f) | 0x80, CODE_ECH >> 7)
 /** `peer.proto`: `map<string, bytes> metadata = 6`, each entry `{ key = 1, value = 2 }` */
 const FIELD_METADATA = 6
 const ENTRY_KEY = 1
@@ -48,6 +67,7 @@ const ENTRY_VALUE = 2
 /** `@libp2p/peer-store` `NAMESPACE_COMMON` */
 const PEERS_PREFIX = '/peers/'
 const ECH_KEY_BYTES = new TextEncoder().encode(ECH_PEER_STORE_KEY)
+const EXPIRY_KEY_BYTES = new TextEncoder().encode(ECH_ANNOUNCED_EXPIRY_KEY)
 const decoder = new TextDecoder()
 
 export interface PeerStoreReadInit {
@@ -91,14 +111,52 @@ export function recordMetadata (record: Uint8Array): Map<string, Uint8Array> {
   return out
 }
 
-/** Whether a stored `Peer` record has an `ECH_PEER_STORE_KEY` entry; throws `ProtobufDecodeError` */
-export function hasEchEntry (record: Uint8Array): boolean {
+/** What a scan of a stored `Peer` record found */
+export interface ScannedRecord {
+  /** The `ECH_PEER_STORE_KEY` value (a copy) */
+  value?: Uint8Array
+  /** The `ECH_ANNOUNCED_EXPIRY_KEY` value (a copy) */
+  announcedExpiry?: Uint8Array
+  /** Some address holds the code of `/ech` (it may carry a config) */
+  echAddress: boolean
+}
+
+/**
+ * The config entries of a stored `Peer` record and whether an address may
+ * carry `/ech`; a repeated map key keeps its last value, as protobuf map
+ * decoding (and so `get`) does. Throws `ProtobufDecodeError`
+ */
+export function scanRecord (record: Uint8Array): ScannedRecord {
+  const out: ScannedRecord = { echAddress: false }
   const r = new Reader(record)
   while (!r.done()) {
     const f = r.field()
-    if (f.number === FIELD_METADATA && f.bytes != null && equalBytes(metadataEntry(f.bytes).key, ECH_KEY_BYTES)) {
-      return true
+    if (f.bytes == null) { continue }
+    if (f.number === FIELD_METADATA) {
+      const entry = metadataEntry(f.bytes)
+      if (equalBytes(entry.key, ECH_KEY_BYTES)) { out.value = entry.value.slice() }
+      if (equalBytes(entry.key, EXPIRY_KEY_BYTES)) { out.announcedExpiry = entry.value.slice() }
     }
+    if (f.number === FIELD_ADDRESSES && !out.echAddress) { out.echAddress = mayHoldEch(addressBytes(f.bytes)) }
+  }
+  return out
+}
+
+/** The `multiaddr` field of a stored `Address` */
+function addressBytes (bytes: Uint8Array): Uint8Array {
+  let out: Uint8Array = new Uint8Array(0)
+  const r = new Reader(bytes)
+  while (!r.done()) {
+    const f = r.field()
+    if (f.number === ADDRESS_MULTIADDR && f.bytes != null) { out = f.bytes }
+  }
+  return out
+}
+
+/** Whether multiaddr bytes hold the code of `/ech` anywhere (a superset of the addresses that carry one) */
+function mayHoldEch (ma: Uint8Array): boolean {
+  for (let i = ma.indexOf(ECH_CODE_BYTES[0]); i >= 0 && i + 1 < ma.byteLength; i = ma.indexOf(ECH_CODE_BYTES[0], i + 1)) {
+    if (ma[i + 1] === ECH_CODE_BYTES[1]) { return true }
   }
   return false
 }
@@ -129,7 +187,11 @@ export class PeerStoreConfigReader {
     return this.proven
   }
 
-  /** What `readStoredConfig` returns, except that a peer without a config comes without its record */
+  /**
+   * What `readStoredConfig` returns, except that the record is left out of a
+   * peer with a config, and of one with neither a config nor an address that
+   * may carry one
+   */
   async read (peer: PeerId): Promise<StoredConfig> {
     if (!this.proven) {
       return this.readAndProve(peer)
@@ -138,7 +200,11 @@ export class PeerStoreConfigReader {
     if (raw === ABSENT) {
       return {}
     }
-    if (raw != null && !scansWithConfig(raw)) {
+    const scanned = raw == null ? undefined : scan(raw)
+    if (scanned?.value != null) {
+      return { value: scanned.value, announcedExpiry: scanned.announcedExpiry }
+    }
+    if (scanned != null && !scanned.echAddress) {
       return {}
     }
     return readStoredConfig(this.init.peerStore, peer)
@@ -170,7 +236,8 @@ export class PeerStoreConfigReader {
     }
     const same = scanned.size === record.metadata.size &&
       [...record.metadata].every(([key, value]) => scanned.has(key) && (key !== ECH_PEER_STORE_KEY || equalBytes(scanned.get(key) ?? new Uint8Array(0), value)))
-    if (same) {
+    const echAddress = record.addresses.some(a => a.multiaddr.getComponents().some(c => c.code === CODE_ECH))
+    if (same && (!echAddress || scan(raw)?.echAddress === true)) {
       this.proven = true
       this.init.log.trace('peer records read from the datastore match the peer store: no-config lookups skip its read lock')
     }
@@ -205,11 +272,11 @@ export class PeerStoreConfigReader {
   }
 }
 
-/** Whether the record holds a config, or cannot be scanned (both: ask the peer store) */
-function scansWithConfig (raw: Uint8Array): boolean {
+/** The scanned record, or undefined when it does not scan (then the peer store decides) */
+function scan (raw: Uint8Array): ScannedRecord | undefined {
   try {
-    return hasEchEntry(raw)
+    return scanRecord(raw)
   } catch {
-    return true
+    return undefined
   }
 }

@@ -7,25 +7,30 @@
  * Then, between real TCP nodes, a config written by each path there is (the
  * application's `merge`/`patch`/`save`, `importSignedConfigRecord`, retry
  * configs, the exchange service, identify `/ech` addresses, `dialWithEch`)
- * is used by the very next dial.
+ * is used by the very next dial, and so is one that only arrives in the
+ * peer's stored addresses (identify, `merge({ multiaddrs })`, a signed peer
+ * record).
  */
 import '../../src/polyfill.js'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { persistentPeerStore } from '@libp2p/peer-store'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
 import { MemoryDatastore } from 'datastore-core'
 import { TypedEventEmitter } from 'main-event'
-import { PeerConfigStore, readStoredConfig } from '../../src/config/peer-store.js'
+import { ECH_ANNOUNCED_EXPIRY_KEY, PeerConfigStore, readStoredConfig } from '../../src/config/peer-store.js'
 import { nodeProvider } from '../../src/crypto/node.js'
 import { PeerStoreConfigReader, peerRecordKey } from '../../src/encrypter/peer-store-read.js'
 import { ECH_PEER_STORE_KEY, generateEchKey } from '../../src/index.js'
-import { dialWithEch, echAddressConfigs, echAnnounceFilter, echConfigListFromMultiaddr, withEchComponent } from '../../src/multiaddr/index.js'
+import { dialWithEch, echAddressConfigs, echAnnounceFilter, echConfigListFromAddresses, echConfigListFromMultiaddr, withEchComponent } from '../../src/multiaddr/index.js'
 import { createExchangeNode, nextExchangeEvent } from '../exchange/fixtures.js'
 import { createTestNode, nextEchEvent, shareConfig, useNodes } from '../fixtures/nodes.js'
 import { randomPeerId } from '../fixtures/peer-store.js'
 import type { TestNode } from '../fixtures/nodes.js'
-import type { Libp2pEvents, PeerId, PeerStore } from '@libp2p/interface'
+import type { Libp2pEvents, Peer, PeerId, PeerStore } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 
 const log = defaultLogger().forComponent('test:peer-store-read')
@@ -106,6 +111,81 @@ describe('encrypter: the peer-store read of a dial', () => {
     await s.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: await list() } })
     expect((await configs.lookup(peer)).offer).to.exist()
     expect(r.isProven()).to.be.false()
+  })
+
+  it('a peer whose stored addresses may carry /ech comes with its record (the dial reads the config there), uncertified or certified', async () => {
+    const s = await withOwnRecord(await store())
+    const r = reader(s)
+    const key = await generateKeyPair('Ed25519')
+    const peer = peerIdFromPrivateKey(key)
+    const plain = multiaddr('/ip4/10.0.0.1/tcp/4001')
+    const withEch = withEchComponent(plain, await list())
+    await r.read(s.local)
+    expect(r.isProven()).to.be.true()
+
+    await s.peerStore.merge(peer, { multiaddrs: [plain] })
+    expect((await r.read(peer)).record, 'no /ech address').to.be.undefined()
+    await s.peerStore.merge(peer, { multiaddrs: [withEch] })
+    expect((await r.read(peer)).record?.addresses.map(a => a.multiaddr.toString()), 'merged /ech address').to.include(withEch.toString())
+
+    const signer = await generateKeyPair('Ed25519')
+    const envelope = await RecordEnvelope.seal(new PeerRecord({ peerId: peerIdFromPrivateKey(signer), multiaddrs: [plain, withEchComponent(plain, await list())] }), signer)
+    expect(await s.peerStore.consumePeerRecord(envelope.marshal(), { expectedPeer: peerIdFromPrivateKey(signer) })).to.be.true()
+    const record = (await r.read(peerIdFromPrivateKey(signer))).record
+    expect(record?.addresses.filter(a => a.isCertified === true && echConfigListFromMultiaddr(a.multiaddr) != null), 'certified /ech address').to.have.lengthOf(1)
+  })
+
+  it('a dial to a peer with neither a config nor an /ech address never waits for peerStore.get', async () => {
+    const s = await withOwnRecord(await store())
+    const r = reader(s)
+    await r.read(s.local)
+    const peer = await randomPeerId()
+    await s.peerStore.merge(peer, { multiaddrs: [multiaddr('/ip4/10.0.0.1/tcp/4001'), multiaddr('/ip4/10.0.0.2/udp/4001/quic-v1')], protocols: ['/x'] })
+    let gets = 0
+    const get = s.peerStore.get.bind(s.peerStore)
+    s.peerStore.get = async (...args) => { gets++; return get(...args) }
+    const configs = new PeerConfigStore({ peerStore: s.peerStore, provider: nodeProvider, log, read: async (p) => r.read(p) })
+    const addressConfig = (record: Peer): Uint8Array | undefined => echConfigListFromAddresses(record.addresses.map(a => a.multiaddr))
+    expect(await configs.lookup(peer, { addressConfig, find: false })).to.deep.equal({ reason: 'no-config' })
+    expect(gets).to.equal(0)
+    // an /ech address arrives: the very next lookup reads it (one get)
+    const echList = await list()
+    await s.peerStore.merge(peer, { multiaddrs: [withEchComponent(multiaddr('/ip4/10.0.0.1/tcp/4001'), echList)] })
+    expect((await configs.lookup(peer, { addressConfig, find: false })).offer).to.exist()
+    expect(gets).to.equal(1)
+  })
+
+  it('a dial to a peer with a usable config never waits for peerStore.get either; one whose stored config is unusable still finds the config in its addresses', async () => {
+    const s = await withOwnRecord(await store())
+    const r = reader(s)
+    await r.read(s.local)
+    const peer = await randomPeerId()
+    const addr = multiaddr('/ip4/10.0.0.1/tcp/4001')
+    await s.peerStore.merge(peer, { multiaddrs: [addr], metadata: { [ECH_PEER_STORE_KEY]: await list() } })
+    let gets = 0
+    const get = s.peerStore.get.bind(s.peerStore)
+    s.peerStore.get = async (...args) => { gets++; return get(...args) }
+    const configs = new PeerConfigStore({ peerStore: s.peerStore, provider: nodeProvider, log, read: async (p) => r.read(p) })
+    const addressConfig = (record: Peer): Uint8Array | undefined => echConfigListFromAddresses(record.addresses.map(a => a.multiaddr))
+    expect((await configs.lookup(peer, { addressConfig, find: false })).offer).to.exist()
+    expect(gets).to.equal(0)
+
+    // a stored value that gives no offer: the record is read for its addresses
+    await s.peerStore.merge(peer, { multiaddrs: [withEchComponent(addr, await list())], metadata: { [ECH_PEER_STORE_KEY]: Uint8Array.of(0, 1, 0xff) } })
+    expect((await configs.lookup(peer, { addressConfig, find: false })).offer).to.exist()
+    expect((await configs.lookup(peer, { find: false })).reason).to.equal('unusable-config')
+  })
+
+  it('reads the config and its announced expiry as peerStore.get does', async () => {
+    const s = await withOwnRecord(await store())
+    const r = reader(s)
+    await r.read(s.local)
+    const peer = await randomPeerId()
+    await s.peerStore.merge(peer, { metadata: { [ECH_PEER_STORE_KEY]: await list(), [ECH_ANNOUNCED_EXPIRY_KEY]: Uint8Array.of(1, 2, 3) } })
+    const { value, announcedExpiry } = await readStoredConfig(s.peerStore, peer)
+    const got = await r.read(peer)
+    expect(got.value).to.deep.equal(value)
+    expect(got.announcedExpiry).to.deep.equal(announcedExpiry)
   })
 
   it('a record it cannot read (not a Peer protobuf) goes to the peer store, which decides', async () => {
@@ -197,6 +277,44 @@ describe('encrypter: a config written by any path is used by the next dial (TCP)
         await new Promise(resolve => setTimeout(resolve, 20))
       }
     })
+  })
+
+  /** `write` leaves the config in the dialer's stored addresses for the listener only, never under ECH_PEER_STORE_KEY */
+  async function onlyInAddresses (dialer: TestNode, listener: TestNode, write: () => Promise<unknown>): Promise<void> {
+    await write()
+    const stored = await readStoredConfig(dialer.node.peerStore, listener.node.peerId)
+    expect(stored.value).to.be.undefined()
+    expect(echConfigListFromAddresses(stored.record?.addresses.map(a => a.multiaddr) ?? [])).to.deep.equal(listener.ech!.getEchConfigList())
+  }
+
+  it('identify of the listener\'s /ech address, kept in its addresses only (no echAddressConfigs service)', async () => {
+    const listener = track(await echNode({ announce: true }))
+    const dialer = track(await echNode())
+    listener.addr = listener.node.getMultiaddrs().find(ma => echConfigListFromMultiaddr(ma) == null) ?? listener.addr
+    await nextDialAccepted(dialer, listener, async () => onlyInAddresses(dialer, listener, async () => {
+      const deadline = Date.now() + 5000
+      const hasEch = async (): Promise<boolean> => (await dialer.node.peerStore.get(listener.node.peerId)).addresses.some(a => echConfigListFromMultiaddr(a.multiaddr) != null)
+      while (!await hasEch() && Date.now() < deadline) {
+        await new Promise(resolve => setTimeout(resolve, 20))
+      }
+    }))
+  })
+
+  it('peerStore.merge of an /ech address (a bootstrap list, peer routing)', async () => {
+    const listener = await nodes.create({ encrypter: 'ech' })
+    const dialer = await nodes.create({ encrypter: 'ech' })
+    await nextDialAccepted(dialer, listener, async () => onlyInAddresses(dialer, listener, async () =>
+      dialer.node.peerStore.merge(listener.node.peerId, { multiaddrs: [withEchComponent(listener.addr, listener.ech!.getEchConfigList())] })))
+  })
+
+  it('a signed peer record with an /ech address (certified)', async () => {
+    const listener = await nodes.create({ encrypter: 'ech' })
+    const dialer = await nodes.create({ encrypter: 'ech' })
+    await nextDialAccepted(dialer, listener, async () => onlyInAddresses(dialer, listener, async () => {
+      const record = new PeerRecord({ peerId: listener.node.peerId, multiaddrs: [listener.addr, withEchComponent(listener.addr, listener.ech!.getEchConfigList())] })
+      const envelope = await RecordEnvelope.seal(record, listener.privateKey)
+      expect(await dialer.node.peerStore.consumePeerRecord(envelope.marshal(), { expectedPeer: listener.node.peerId })).to.be.true()
+    }))
   })
 
   it('dialWithEch', async () => {
