@@ -20,11 +20,14 @@
  * A DHT query dials peers itself, and those dials come back here: one that
  * waited for a lookup of its own would hold up the query that dialled it
  * (and, while the query is the lookup for that very peer, wait for itself).
- * So a dial to a peer that a query of ours (or a publication) announced it
- * is about to dial (kad-dht's `DIAL_PEER` event, emitted before the dial
- * starts), within `timeout` ms, waits for a lookup only a quarter of
- * `timeout`, and not at all when that query is the lookup of this very peer
- * (it would wait for itself); either way it is reported `nested`.
+ * So the first dial to a peer after a query of ours (or a publication)
+ * announced it is about to dial it (kad-dht's `DIAL_PEER` event, emitted
+ * before the dial starts), within `timeout` ms, waits for a lookup only a
+ * quarter of `timeout`, and not at all when that query is the lookup of this
+ * very peer (it would wait for itself); either way it is reported `nested`.
+ * One announcement marks one dial: the application's dials to the peer
+ * meanwhile wait as any other (a mark that outlived the query's dial, one
+ * that reused a connection, would otherwise cost them their config).
  */
 import { setMaxListeners } from '@libp2p/interface'
 import { selectEchDhtRecord } from './record.js'
@@ -132,7 +135,10 @@ export class DhtConfigFinder implements EchConfigFinder {
 
   private async wait (peer: PeerId, signal: AbortSignal): Promise<EchDhtLookupResult> {
     const key = peer.toString()
+    // one announced dial makes one nested dial: a later dial to the peer (the application's,
+    // say) is not the query's and waits as any other
     const nested = (this.dialled.get(key) ?? 0) > this.init.now()
+    this.dialled.delete(key)
     if (nested && this.running.has(key)) {
       // the query looking this very peer up is dialling it: waiting would wait for itself
       return 'nested'

@@ -86,9 +86,9 @@ export interface EchDhtConfigsInit {
  * What one dial saw of its lookup: `found` (a record was stored), `not-found`
  * (the query ended without one), `gave-up` (the dial stopped waiting at
  * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
- * `busy` (`maxConcurrentLookups` queries running), `nested` (the dial is one
- * a DHT query or publication of this service makes: it waits a quarter of
- * `lookupTimeout` at most, and not at all for its own query),
+ * `busy` (`maxConcurrentLookups` queries running), `nested` (the dial is the
+ * one a DHT query or publication of this service announced: it waits a
+ * quarter of `lookupTimeout` at most, and not at all for its own query),
  * `refused` (the record found was not stored: older than the stored one, or
  * it failed to import), `error` (the DHT failed, or the query reached no
  * server or was cut short)

@@ -213,6 +213,24 @@ describe('dht: lookup on the dial path', () => {
     expect(queries).to.have.length(1)
   })
 
+  it('the dial a lookup\'s own query announced does not wait for it (nested); a later dial to that peer does', async () => {
+    finder({ timeout: 5000, quorum: 1 })
+    const application = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    // kad-dht announces that the query dials the very peer it looks up
+    queries[0].push({ name: 'DIAL_PEER', peer: remote })
+    while (queries[0].queue.length > 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(reports).to.deep.equal(['nested'])
+
+    // another dial of the application's comes meanwhile: it waits for the record as the first does
+    const later = configs.lookup(remote)
+    queries[0].push(response(await record()))
+    expect((await application).offer).to.not.equal(undefined)
+    expect((await later).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['nested', 'found', 'found'])
+  })
+
   it('a record signed by another peer is never stored', async () => {
     finder({ timeout: 5000, quorum: 1 })
     const dial = configs.lookup(remote)
