@@ -62,8 +62,8 @@ export async function published (node: DhtNode, filter: (detail: EchDhtPublished
 
 type Detail<K extends keyof EchDhtConfigsEvents> = EchDhtConfigsEvents[K]['detail']
 
-/** The next event of this kind from the service matching `filter`; rejects after `timeout` ms */
-export async function nextDhtEvent<K extends keyof EchDhtConfigsEvents> (service: EchDhtConfigs, type: K, filter: (detail: Detail<K>) => boolean = () => true, timeout = 10_000): Promise<Detail<K>> {
+/** The next event of this kind from the service matching `filter`; rejects after `timeout` ms (generous: CI machines are loaded) */
+export async function nextDhtEvent<K extends keyof EchDhtConfigsEvents> (service: EchDhtConfigs, type: K, filter: (detail: Detail<K>) => boolean = () => true, timeout = 45_000): Promise<Detail<K>> {
   const event = await pEvent(service as unknown as EventTarget, type, {
     signal: AbortSignal.timeout(timeout),
     filter: (e: any) => filter(e.detail)
@@ -76,7 +76,7 @@ export async function joinDht (node: DhtNode, ...others: DhtNode[]): Promise<voi
   for (const other of others) {
     await node.node.dial(other.node.getMultiaddrs()[0])
   }
-  const deadline = Date.now() + 10_000
+  const deadline = Date.now() + 45_000
   while (node.dht.routingTable.size < others.length) {
     if (Date.now() > deadline) { throw new Error('peers did not reach the routing table') }
     await new Promise(resolve => setTimeout(resolve, 20))

@@ -20,12 +20,16 @@ async function firstContact (dialer: DhtNode, target: DhtNode): Promise<{ outcom
   return { outcome: info?.outcome, configId: info?.configId, lookup: (await lookup).result }
 }
 
+/** The longest a dial may wait for a lookup (`MAX_LOOKUP_TIMEOUT`): for dialers whose first contact must find the record */
+const PATIENT = { lookupTimeout: 5000 }
+
 describe('dht: config records through kad-dht', function () {
   this.timeout(60_000)
   const nodes = useNodes(createDhtNode)
 
   it('a dialer that never met the peer finds its record in the DHT and offers ECH on the first dial', async () => {
-    const [hub, a, b] = await Promise.all([nodes.create(), nodes.create(), nodes.create()])
+    // a loaded machine (CI) may take more than the default second for a query: the dialer waits the longest bound
+    const [hub, a, b] = await Promise.all([nodes.create(), nodes.create(), nodes.create({ echDht: PATIENT })])
     await joinDht(a, hub)
     await joinDht(b, hub)
     expect((await published(a)).stored).to.be.greaterThan(0)
@@ -50,7 +54,8 @@ describe('dht: config records through kad-dht', function () {
     expect(first.errors).to.be.greaterThan(0)
 
     const seen = await firstContact(b, a)
-    expect(seen.lookup).to.be.oneOf(['not-found', 'gave-up'])
+    // whether b's own publication had just dialled a (nested) or not, it found nothing
+    expect(seen.lookup).to.be.oneOf(['not-found', 'gave-up', 'nested'])
     expect(seen.outcome).to.equal('fallback')
     expect(b.ech!.getConnectionInfo(b.node.getConnections(a.node.peerId).at(-1)!)?.reason).to.equal('no-config')
   })
@@ -65,7 +70,7 @@ describe('dht: config records through kad-dht', function () {
     const newest = a.ech!.keys.getKeys()[0].config.configId
 
     // a node that knew nothing of the peer before the rotation
-    const c = await nodes.create()
+    const c = await nodes.create({ echDht: PATIENT })
     await joinDht(c, hub)
     const seen = await firstContact(c, a)
     expect(seen.outcome).to.equal('accepted')
