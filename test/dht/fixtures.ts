@@ -26,6 +26,8 @@ export interface DhtNodeOptions {
   echDht?: EchDhtConfigsInit | false
   /** Give kad-dht the ECH record validator and selector (default: on ECH nodes) */
   validators?: boolean
+  /** A DHT client: it queries and puts, and answers no one (default: a server) */
+  clientMode?: boolean
 }
 
 export async function createDhtNode (options: DhtNodeOptions = {}): Promise<DhtNode> {
@@ -34,7 +36,7 @@ export async function createDhtNode (options: DhtNodeOptions = {}): Promise<DhtN
   const serviceInit = options.echDht ?? (encrypter === 'ech' ? {} : false)
   const services: Record<string, (components: any) => unknown> = {
     dht: kadDHT({
-      clientMode: false,
+      clientMode: options.clientMode ?? false,
       // loopback addresses are the only ones here; keep them, drop /ech
       peerInfoMapper: removeEchAddressesMapper(passthroughMapper),
       ...(withValidators ? { validators: echDhtValidators, selectors: echDhtSelectors } : {})

@@ -20,8 +20,14 @@ async function firstContact (dialer: DhtNode, target: DhtNode): Promise<{ outcom
   return { outcome: info?.outcome, configId: info?.configId, lookup: (await lookup).result }
 }
 
-/** The longest a dial may wait for a lookup (`MAX_LOOKUP_TIMEOUT`): for dialers whose first contact must find the record */
+/**
+ * For dialers whose first contact must find the record: a loaded machine
+ * (CI) may take more than the default second for a query, so they wait the
+ * longest bound (`MAX_LOOKUP_TIMEOUT`), and their peer waits for message 1
+ * longer than that (its default 2 s would hang up on them first)
+ */
 const PATIENT = { lookupTimeout: 5000 }
+const PATIENT_RESPONDER = { message1Timeout: 8000 }
 
 describe('dht: config records through kad-dht', function () {
   this.timeout(60_000)
@@ -29,7 +35,7 @@ describe('dht: config records through kad-dht', function () {
 
   it('a dialer that never met the peer finds its record in the DHT and offers ECH on the first dial', async () => {
     // a loaded machine (CI) may take more than the default second for a query: the dialer waits the longest bound
-    const [hub, a, b] = await Promise.all([nodes.create(), nodes.create(), nodes.create({ echDht: PATIENT })])
+    const [hub, a, b] = await Promise.all([nodes.create(), nodes.create({ ech: PATIENT_RESPONDER }), nodes.create({ echDht: PATIENT })])
     await joinDht(a, hub)
     await joinDht(b, hub)
     expect((await published(a)).stored).to.be.greaterThan(0)
@@ -45,7 +51,8 @@ describe('dht: config records through kad-dht', function () {
 
   it('a DHT server without the validator refuses the record; a dialer then goes ahead with stock Noise', async () => {
     const stock = await nodes.create({ encrypter: 'stock' })
-    const a = await nodes.create()
+    // a DHT client: a server keeps its own record and answers with it; here the stock server is the only one
+    const a = await nodes.create({ clientMode: true })
     const b = await nodes.create()
     await joinDht(a, stock)
     await joinDht(b, stock)
@@ -61,7 +68,7 @@ describe('dht: config records through kad-dht', function () {
   })
 
   it('a rotation republishes at once: a dialer that comes later offers to the new key', async () => {
-    const [hub, a] = await Promise.all([nodes.create(), nodes.create()])
+    const [hub, a] = await Promise.all([nodes.create(), nodes.create({ ech: PATIENT_RESPONDER })])
     await joinDht(a, hub)
     await published(a)
     const republished = nextDhtEvent(a.echDht!, 'ech:dht-published', d => d.stored > 0)
