@@ -7,6 +7,7 @@
  */
 import { causeOf, faultWindows, touches, touchesEither } from './faults.js'
 import { lookupCost } from './lookups.js'
+import { overload } from './overload.js'
 import { percentile } from './percentile.js'
 import type { FaultWindow } from './faults.js'
 import type { HandshakeReport, NodeKind, NodeStats, TransferReport } from './ipc.js'
@@ -265,6 +266,7 @@ export function analyze (data: RunData): Record<string, any> {
         inInjectedFaults: countBy(inFaults.filter(r => r.outcome === 'failed'), r => r.error)
       },
       causes: countBy(inFaults, r => r.cause),
+      overload: overload(data, clean),
       requireModeRefusedWithoutConfig: { total: requireRefused.length, listenerHadPublished: requireRefused.filter(r => r.published).length, inInjectedFaults: requireRefused.filter(r => r.cause != null).length },
       unexplained: clean.filter(r => r.outcome !== 'accepted').slice(0, 50).map(r => ({ ...r, t: (r.t - data.t0) / 1000 }))
     },

@@ -32,6 +32,8 @@ export function printSummary (s: Record<string, any>, chart?: string): void {
   console.log(`fallback rate outside faults: ${pct(s.fallbackRate)} ${JSON.stringify(s.echPairs.fallbackReasons.outsideFaults)}; in faults: ${JSON.stringify(s.echPairs.fallbackReasons.inInjectedFaults)}`)
   console.log(`failures outside faults: ${JSON.stringify(s.echPairs.failures.outsideFaults)}; in faults: ${JSON.stringify(s.echPairs.failures.inInjectedFaults)}`)
   console.log(`causes: ${JSON.stringify(s.echPairs.causes)}`)
+  const o = s.echPairs.overload
+  console.log(`  outside faults, while an end's event loop was >= ${o.thresholdMs} ms late: ECH ${o.ech.failed} failed of ${o.ech.attempts} ${JSON.stringify(o.ech.failures)}; stock libp2p 3 ${o.stockLibp2p3.failed} failed of ${o.stockLibp2p3.attempts}`)
   console.log('handshake latency (outbound, outside faults):')
   for (const [path, l] of Object.entries<any>(s.handshakeLatencyMs)) {
     console.log(`  ${path.padEnd(48)} n=${String(l.n).padStart(5)}  p50 ${ms(l.p50).padStart(7)}  p99 ${ms(l.p99).padStart(7)}`)
