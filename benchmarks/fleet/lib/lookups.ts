@@ -19,9 +19,11 @@ export function lookupCost (data: RunData): Record<string, unknown> {
   }
   const past = lookups.filter(l => l.ms > data.lookupTimeout)
   const unexplained = past.filter(l => {
-    // the stats report that followed the lookup covers it
-    const sample = data.stats.find(s => s.worker === l.worker && s.t >= l.t)
-    return sample?.lagMaxMs == null || l.ms - data.lookupTimeout > sample.lagMaxMs + LAG_RESOLUTION
+    // the stats reports whose intervals the wait overlapped: those made during it, and the next
+    const worker = data.stats.filter(s => s.worker === l.worker)
+    const next = worker.find(s => s.t >= l.t)
+    const lags = [...worker.filter(s => s.t >= l.t - l.ms && s.t < l.t), ...(next == null ? [] : [next])].map(s => s.lagMaxMs ?? 0)
+    return lags.length === 0 || l.ms - data.lookupTimeout > Math.max(...lags) + LAG_RESOLUTION
   })
   const byResult: Record<string, number> = {}
   for (const l of lookups) { byResult[l.result] = (byResult[l.result] ?? 0) + 1 }
