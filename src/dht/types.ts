@@ -87,8 +87,8 @@ export interface EchDhtConfigsInit {
  * (the query ended without one), `gave-up` (the dial stopped waiting at
  * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
  * `busy` (`maxConcurrentLookups` queries running), `nested` (the dial is the
- * one a DHT query or publication of this service announced: it waits a
- * quarter of `lookupTimeout` at most, and not at all for its own query),
+ * one a DHT query or publication of this service announced: it does not
+ * wait, and starts no query),
  * `refused` (the record found was not stored: older than the stored one, or
  * it failed to import), `error` (the DHT failed, or the query reached no
  * server or was cut short)

@@ -231,6 +231,15 @@ describe('dht: lookup on the dial path', () => {
     expect(reports).to.deep.equal(['nested', 'found', 'found'])
   })
 
+  it('a dial a query of ours announced starts no query of its own: a lookup does not fan out into more lookups', async () => {
+    const f = finder()
+    f.dialing(remote)
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(reports).to.deep.equal(['nested'])
+    expect(queries).to.have.length(0)
+    expect(f.sizes.running).to.equal(0)
+  })
+
   it('a record signed by another peer is never stored', async () => {
     finder({ timeout: 5000, quorum: 1 })
     const dial = configs.lookup(remote)
