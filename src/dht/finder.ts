@@ -57,6 +57,8 @@ export interface DhtConfigFinderInit {
   keyOf(peer: PeerId): Uint8Array
   /** Verify and store a found record; throws the record's error when it is refused */
   store(peer: PeerId, record: Uint8Array): Promise<void>
+  /** Whether this node has a connection to `peer` (kad-dht then dials nothing) */
+  connected?(peer: PeerId): boolean
   /** Longest a dial waits, ms */
   timeout: number
   queryTimeout: number
@@ -103,6 +105,7 @@ export class DhtConfigFinder implements EchConfigFinder {
   /** Peer → until when a dial to it is one our own queries make; insertion order is age */
   private readonly dialled = new Map<string, number>()
   private readonly stopping = new AbortController()
+  private held = false
 
   constructor (init: DhtConfigFinderInit) {
     this.init = init
@@ -118,7 +121,26 @@ export class DhtConfigFinder implements EchConfigFinder {
 
   /** A query or publication of ours is about to dial `peer`: that dial must not wait for a lookup */
   dialing (peer: PeerId): void {
+    // connected: kad-dht takes the open connection, and no dial of its reaches the encrypter to
+    // take the mark; the application's next dial would
+    if (this.init.connected?.(peer) === true) { return }
     remember(this.dialled, peer.toString(), this.init.now() + this.timeout, this.init.maxNegativeEntries)
+  }
+
+  /**
+   * Until `ready()`, dials start no query and wait for none (reported
+   * `busy`): kad-dht holds every query until its first self-query has run,
+   * and a dial that self-query makes would wait for a lookup that waits for
+   * the self-query, a cycle only the bound breaks (the service holds the
+   * finder until kad-dht's `kad-dht:query:self` event)
+   */
+  hold (): void {
+    this.held = true
+  }
+
+  /** kad-dht has run its first self-query: lookups may start */
+  ready (): void {
+    this.held = false
   }
 
   /** Abort every query; dials waiting for them go ahead */
@@ -148,7 +170,7 @@ export class DhtConfigFinder implements EchConfigFinder {
     }
     let run = this.running.get(key)
     if (run == null) {
-      if (this.running.size >= this.init.maxConcurrent || this.stopping.signal.aborted) {
+      if (this.held || this.running.size >= this.init.maxConcurrent || this.stopping.signal.aborted) {
         return 'busy'
       }
       run = this.run(peer).finally(() => { this.running.delete(key) })

@@ -46,6 +46,10 @@ export interface EchDhtConfigsComponents {
   logger: ComponentLogger
   /** For `libp2p_ech_noise_dht_lookups_total` and `libp2p_ech_noise_dht_publishes_total` */
   metrics?: Metrics
+  /** Whether a DHT query's `DIAL_PEER` will dial at all (not when a connection is open) */
+  connectionManager?: { getConnections(peer?: PeerId): unknown[] }
+  /** libp2p's event bus: lookups start once kad-dht reports its first self-query (`kad-dht:query:self`) */
+  events?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
 }
 
 /** Options of `echDhtConfigs()` */
@@ -86,7 +90,8 @@ export interface EchDhtConfigsInit {
  * What one dial saw of its lookup: `found` (a record was stored), `not-found`
  * (the query ended without one), `gave-up` (the dial stopped waiting at
  * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
- * `busy` (`maxConcurrentLookups` queries running), `nested` (the dial is the
+ * `busy` (`maxConcurrentLookups` queries running, or kad-dht has not run
+ * its first self-query yet, which holds every query), `nested` (the dial is the
  * one a DHT query or publication of this service announced: it does not
  * wait, and starts no query),
  * `refused` (the record found was not stored: older than the stored one, or

@@ -240,6 +240,29 @@ describe('dht: lookup on the dial path', () => {
     expect(f.sizes.running).to.equal(0)
   })
 
+  it('an announced dial to a connected peer marks nothing: kad-dht reuses the connection, so the application\'s next dial waits as any other', async () => {
+    const f = finder({ timeout: 5000, quorum: 1, connected: () => true })
+    f.dialing(remote)
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record()))
+    expect((await dial).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['found'])
+  })
+
+  it('held until kad-dht has run its first self-query: a dial starts no query and waits for none (busy)', async () => {
+    const f = finder({ timeout: 5000, quorum: 1 })
+    f.hold()
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(0)
+    f.ready()
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record()))
+    expect((await dial).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['busy', 'found'])
+  })
+
   it('a record signed by another peer is never stored', async () => {
     finder({ timeout: 5000, quorum: 1 })
     const dial = configs.lookup(remote)

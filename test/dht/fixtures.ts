@@ -17,6 +17,8 @@ export interface DhtNode extends TestNode {
   echDht?: EchDhtConfigs
   /** Every publication the service reported, from its start */
   publications: EchDhtPublishedDetail[]
+  /** Resolves once kad-dht has run its first self-query (the service looks nothing up before) */
+  selfQueried: Promise<void>
 }
 
 export interface DhtNodeOptions {
@@ -53,7 +55,10 @@ export async function createDhtNode (options: DhtNodeOptions = {}): Promise<DhtN
   }
   const node = await createTestNode({ encrypter, ech: options.ech, services })
   const all = node.node.services as Record<string, unknown>
-  return { ...node, dht: all.dht as SingleKadDHT, echDht: all.echDht as EchDhtConfigs | undefined, publications }
+  // the routing table stays empty until the node dials someone: its first self-query is still to come
+  const selfQueried = pEvent(node.node as unknown as EventTarget, 'kad-dht:query:self').then(() => {})
+  selfQueried.catch(() => {})
+  return { ...node, dht: all.dht as SingleKadDHT, echDht: all.echDht as EchDhtConfigs | undefined, publications, selfQueried }
 }
 
 /** Resolves with the first publication (since the service started) that matches `filter` */
@@ -73,7 +78,7 @@ export async function nextDhtEvent<K extends keyof EchDhtConfigsEvents> (service
   return event.detail
 }
 
-/** Connect `node` to each of `others` and wait until its DHT routing table holds at least as many peers */
+/** Connect `node` to each of `others`; wait until its DHT routing table holds at least as many peers and its first self-query has run */
 export async function joinDht (node: DhtNode, ...others: DhtNode[]): Promise<void> {
   for (const other of others) {
     await node.node.dial(other.node.getMultiaddrs()[0])
@@ -83,4 +88,5 @@ export async function joinDht (node: DhtNode, ...others: DhtNode[]): Promise<voi
     if (Date.now() > deadline) { throw new Error('peers did not reach the routing table') }
     await new Promise(resolve => setTimeout(resolve, 20))
   }
+  await node.selfQueried
 }
