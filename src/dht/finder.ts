@@ -22,11 +22,13 @@
  * (and, while the query is the lookup for that very peer, wait for itself).
  * So the first dial to a peer after a query of ours (or a publication)
  * announced it is about to dial it (kad-dht's `DIAL_PEER` event, emitted
- * before the dial starts), within `timeout` ms, does not wait and starts no
- * query (reported `nested`): it goes ahead by the normal rules, and a lookup
- * does not fan out into lookups of every peer its query dials, which held
- * the `maxConcurrent` slots application dials need (a 64-node fleet: 43 of
- * them went without a config, `busy`). One announcement marks one dial: the application's dials to the peer
+ * before the dial starts), within `timeout` ms, waits for a lookup only a
+ * quarter of `timeout`, not at all when a query for that peer runs (it may
+ * be the very query dialling it: it would wait for itself), and starts a
+ * query only while at most half of `maxConcurrent` run: lookups fanning out
+ * into lookups of every peer their queries dial took the slots application
+ * dials need (a 64-node fleet: 43 of them went without a config, `busy`);
+ * it is reported `nested`. One announcement marks one dial: the application's dials to the peer
  * meanwhile wait as any other (a mark that outlived the query's dial, one
  * that reused a connection, would otherwise cost them their config).
  */
@@ -38,6 +40,9 @@ import type { Logger, PeerId } from '@libp2p/interface'
 
 /** How long a peer without a record is first not looked up again, ms (then twice as long each time, up to `negativeTtl`) */
 const FIRST_MISS_TTL = 5000
+
+/** Share of `timeout` a dial made by one of our own queries waits for a lookup */
+const NESTED_WAIT = 0.25
 
 interface Collected {
   records: Uint8Array[]
@@ -159,24 +164,40 @@ export class DhtConfigFinder implements EchConfigFinder {
     // say) is not the query's and waits as any other
     const nested = (this.dialled.get(key) ?? 0) > this.init.now()
     this.dialled.delete(key)
-    if (nested) {
-      // a query's own dial: waiting for a query running for this peer could wait for itself (it
-      // may be that very query), and starting one would fan each lookup out into more lookups,
-      // each holding a slot of maxConcurrent that an application dial then finds taken
+    if (nested && this.running.has(key)) {
+      // the query running for this peer may be the very one dialling it: it would wait for itself
       return 'nested'
     }
     if ((this.misses.get(key)?.until ?? 0) > this.init.now()) {
       return 'cached-miss'
     }
-    let run = this.running.get(key)
+    const run = this.running.get(key) ?? this.start(peer, nested)
     if (run == null) {
-      if (this.held || this.running.size >= this.init.maxConcurrent || this.stopping.signal.aborted) {
-        return 'busy'
-      }
-      run = this.run(peer).finally(() => { this.running.delete(key) })
-      this.running.set(key, run)
+      return nested ? 'nested' : 'busy'
     }
-    return raceSignal<EchDhtLookupResult>(run, signal, 'gave-up')
+    if (!nested) {
+      return raceSignal<EchDhtLookupResult>(run, signal, 'gave-up')
+    }
+    const short = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(this.timeout * NESTED_WAIT))])
+    return raceSignal<EchDhtLookupResult>(run, short, 'nested')
+  }
+
+  /**
+   * A query for `peer`, unless held or too many run. A query's own dials
+   * (`nested`) start one only while at most half the slots are taken: a
+   * `require`-mode node's DHT dials need their peers' configs, but lookups
+   * must not fan out into lookups of every peer their queries dial and take
+   * the slots application dials need
+   */
+  private start (peer: PeerId, nested: boolean): Promise<QueryResult> | undefined {
+    const cap = nested ? Math.floor(this.init.maxConcurrent / 2) : this.init.maxConcurrent
+    if (this.held || this.running.size >= cap || this.stopping.signal.aborted) {
+      return undefined
+    }
+    const key = peer.toString()
+    const run = this.run(peer).finally(() => { this.running.delete(key) })
+    this.running.set(key, run)
+    return run
   }
 
   private async run (peer: PeerId): Promise<QueryResult> {

@@ -92,8 +92,10 @@ export interface EchDhtConfigsInit {
  * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
  * `busy` (`maxConcurrentLookups` queries running, or kad-dht has not run
  * its first self-query yet, which holds every query), `nested` (the dial is the
- * one a DHT query or publication of this service announced: it does not
- * wait, and starts no query),
+ * one a DHT query or publication of this service announced: it waits a
+ * quarter of `lookupTimeout` at most, not at all for a query already running
+ * for the peer, and starts a query only while at most half of
+ * `maxConcurrentLookups` run),
  * `refused` (the record found was not stored: older than the stored one, or
  * it failed to import), `error` (the DHT failed, or the query reached no
  * server or was cut short)

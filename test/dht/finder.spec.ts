@@ -231,13 +231,27 @@ describe('dht: lookup on the dial path', () => {
     expect(reports).to.deep.equal(['nested', 'found', 'found'])
   })
 
-  it('a dial a query of ours announced starts no query of its own: a lookup does not fan out into more lookups', async () => {
-    const f = finder()
+  it('a dial a query of ours announced may look up (a require-mode node needs its DHT peers\' configs), briefly', async () => {
+    const f = finder({ timeout: 5000, quorum: 1 })
     f.dialing(remote)
-    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record()))
+    expect((await dial).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['found'])
+  })
+
+  it('the dials our queries announce start queries only while half the slots are free: lookups do not fan out', async () => {
+    const f = finder({ timeout: 5000, maxConcurrent: 2 })
+    const application = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    f.dialing(other)
+    expect(await configs.lookup(other)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(1)
     expect(reports).to.deep.equal(['nested'])
-    expect(queries).to.have.length(0)
-    expect(f.sizes.running).to.equal(0)
+    queries[0].end()
+    await application
   })
 
   it('an announced dial to a connected peer marks nothing: kad-dht reuses the connection, so the application\'s next dial waits as any other', async () => {
