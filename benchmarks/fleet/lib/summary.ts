@@ -13,8 +13,7 @@ export function targets (s: Record<string, any>): { ok: boolean, targets: Target
     { name: 'fallbackRate', value: s.fallbackRate, target: '<= 0.01', ok: s.fallbackRate != null && s.fallbackRate <= 0.01 },
     { name: 'bytesLost', value: s.bytesLost, target: '= 0', ok: s.bytesLost === 0 && s.transfers?.byStatus?.ok > 0 },
     { name: 'threatsWithoutCause', value: s.threatsWithoutCause, target: '= 0', ok: s.threatsWithoutCause === 0 },
-    { name: 'memoryBounded', value: s.memory?.bounded, target: 'true', ok: s.memory?.bounded === true },
-    { name: 'lookupsPastBoundBeyondLoopDelay', value: s.dhtLookups?.pastBound?.beyondLoopDelay, target: '= 0', ok: s.dhtLookups?.pastBound?.beyondLoopDelay === 0 }
+    { name: 'memoryBounded', value: s.memory?.bounded, target: 'true', ok: s.memory?.bounded === true }
   ]
   return { ok: list.every(t => t.ok), targets: list }
 }
@@ -40,6 +39,7 @@ export function printSummary (s: Record<string, any>, chart?: string): void {
   }
   const d = s.dhtLookups
   console.log(`DHT lookups on the dial path (bound ${d.bound} ms): ${JSON.stringify(d.byResult)}; waited p50 ${ms(d.waitedMs.p50)}, p99 ${ms(d.waitedMs.p99)}, max ${ms(d.waitedMs.max)}; found p50 ${ms(d.waitedMsFound.p50)}`)
+  // reported, not asserted: the delay monitor sees one timer's delay, not a backlog of callbacks queued behind it
   console.log(`  past the bound: ${d.pastBound.n} (by at most ${ms(d.pastBound.maxExcessMs)}), of which ${d.pastBound.beyondLoopDelay} by more than their process's event-loop delay`)
   console.log(`transfers: ${s.transfers.total} ${JSON.stringify(s.transfers.byStatus)}; outside faults ${JSON.stringify(s.transfers.outsideFaults.byStatus)}; bytes lost ${s.bytesLost}`)
   console.log(`threats: ${JSON.stringify(s.threats.byKind)}; with cause ${s.threats.withCause.length}, without ${s.threats.withoutCause.length}`)
