@@ -97,13 +97,15 @@ function onWorkerExit (kind: NodeKind, code: number | null): void {
   workers.forEach(other => other.child.kill('SIGKILL'))
   process.exit(2)
 }
-// workers: up to 12 nodes per ECH process, 15 per stock one, one libp2p 2 process
+// workers: at most PER_WORKER nodes per process whatever their kind, so that every kind's
+// handshakes share an event loop with as many nodes (the latency comparison is fair only so)
+const PER_WORKER = 6
 interface Worker { kind: NodeKind, child: ChildProcess, nodes: number[], exited: Promise<void> }
 const workers: Worker[] = []
 const workerOf = new Map<number, Worker>()
-for (const [kind, perWorker, file] of [['ech', 12, 'worker-v3.ts'], ['stock', 15, 'worker-v3.ts'], ['v2', 100, 'worker-v2.ts']] as const) {
+for (const [kind, file] of [['ech', 'worker-v3.ts'], ['stock', 'worker-v3.ts'], ['v2', 'worker-v2.ts']] as const) {
   const members = nodes.filter(n => n.kind === kind).map(n => n.index)
-  const count = Math.ceil(members.length / perWorker)
+  const count = Math.ceil(members.length / PER_WORKER)
   for (let w = 0; w < count; w++) {
     // FLEET_CPU_PROF=<dir>: a V8 CPU profile of every worker, for finding where the time goes
     const prof = process.env.FLEET_CPU_PROF != null ? ['--cpu-prof', `--cpu-prof-dir=${process.env.FLEET_CPU_PROF}`] : []
@@ -138,11 +140,11 @@ const handlers: { [E in Report['ev']]: (worker: Worker, report: Extract<Report, 
   stopped: (_, report) => { waiting.get(`stopped/${report.index}`)?.(report) },
   handshake: (_, report) => { data.handshakes.push(report) },
   transfer: (_, report) => { data.transfers.push(report) },
-  lookup: (_, report) => { data.lookups.push(report) },
+  lookup: (worker, report) => { data.lookups.push({ ...report, worker: worker.child.pid }) },
   published: (_, report) => { data.published.push(report) },
   threat: (_, report) => { data.threats.push(report) },
   stats: (worker, report) => {
-    data.stats.push({ kind: worker.kind, t: report.t, heapUsed: report.heapUsed, cpuMs: report.cpuMs, nodes: report.nodes, intervalMs: settings.statsIntervalMs })
+    data.stats.push({ kind: worker.kind, worker: worker.child.pid, t: report.t, heapUsed: report.heapUsed, cpuMs: report.cpuMs, nodes: report.nodes, intervalMs: settings.statsIntervalMs, lagMaxMs: report.lagMaxMs, lagP99Ms: report.lagP99Ms })
   }
 }
 

@@ -15,6 +15,7 @@ import { kadDHT, passthroughMapper } from 'libp2p-kad-dht-v15'
 import { ping } from 'libp2p-ping-v2'
 import { tcp } from 'libp2p-tcp-v10'
 import { createLibp2p } from 'libp2p-v2'
+import { takeLoopLag } from './lib/loop-lag.js'
 import { runLoops } from './lib/node-loop.js'
 import { observeStock } from './lib/observe-v3.js'
 import { handleTransfersV2, sendTransferV2 } from './lib/traffic-v2.js'
@@ -96,7 +97,7 @@ async function reportStats (): Promise<void> {
     connections: n.node.getConnections().length,
     peers: withPeers ? (await n.node.peerStore.all()).length : -1
   })))
-  send({ ev: 'stats', t: Date.now(), heapUsed: mem.heapUsed, rss: mem.rss, cpuMs: (cpu.user + cpu.system) / 1000, nodes: list })
+  send({ ev: 'stats', t: Date.now(), heapUsed: mem.heapUsed, rss: mem.rss, cpuMs: (cpu.user + cpu.system) / 1000, nodes: list, ...takeLoopLag() })
 }
 
 /** What each command does on a libp2p 2 node (the ECH ones do not apply) */

@@ -20,6 +20,7 @@ import { yamux } from '@libp2p/yamux'
 import { CODE_P2P, multiaddr } from '@multiformats/multiaddr'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
+import { takeLoopLag } from './lib/loop-lag.js'
 import { runLoops } from './lib/node-loop.js'
 import { observeEch, observeStock } from './lib/observe-v3.js'
 import { handleTransfers, sendTransfer } from './lib/traffic-v3.js'
@@ -165,7 +166,7 @@ async function reportStats (): Promise<void> {
   const mem = process.memoryUsage()
   const withPeers = statsRound++ % 5 === 0
   const list = await Promise.all([...nodes.values()].map(async n => nodeStats(n, withPeers).catch(() => ({ index: n.spec.index, connections: -1, peers: -1 }))))
-  send({ ev: 'stats', t: Date.now(), heapUsed: mem.heapUsed, rss: mem.rss, cpuMs: (cpu.user + cpu.system) / 1000, nodes: list })
+  send({ ev: 'stats', t: Date.now(), heapUsed: mem.heapUsed, rss: mem.rss, cpuMs: (cpu.user + cpu.system) / 1000, nodes: list, ...takeLoopLag() })
 }
 
 type Handlers = { [C in Command['cmd']]: (command: Extract<Command, { cmd: C }>, running?: RunningNode) => Promise<void> | void }

@@ -20,11 +20,17 @@
  * A DHT query dials peers itself, and those dials come back here: one that
  * waited for a lookup of its own would hold up the query that dialled it
  * (and, while the query is the lookup for that very peer, wait for itself).
- * So a dial to a peer that a query of ours (or a publication) announced it
- * is about to dial (kad-dht's `DIAL_PEER` event, emitted before the dial
- * starts), within `timeout` ms, waits for a lookup only a quarter of
- * `timeout`, and not at all when that query is the lookup of this very peer
- * (it would wait for itself); either way it is reported `nested`.
+ * So the first dial to a peer after a query of ours (or a publication)
+ * announced it is about to dial it (kad-dht's `DIAL_PEER` event, emitted
+ * before the dial starts), within `timeout` ms, waits for a lookup only a
+ * quarter of `timeout`, not at all when a query for that peer runs (it may
+ * be the very query dialling it: it would wait for itself), and starts a
+ * query only while at most half of `maxConcurrent` run: lookups fanning out
+ * into lookups of every peer their queries dial took the slots application
+ * dials need (a 64-node fleet: 43 of them went without a config, `busy`);
+ * it is reported `nested`. One announcement marks one dial: the application's dials to the peer
+ * meanwhile wait as any other (a mark that outlived the query's dial, one
+ * that reused a connection, would otherwise cost them their config).
  */
 import { setMaxListeners } from '@libp2p/interface'
 import { selectEchDhtRecord } from './record.js'
@@ -56,6 +62,8 @@ export interface DhtConfigFinderInit {
   keyOf(peer: PeerId): Uint8Array
   /** Verify and store a found record; throws the record's error when it is refused */
   store(peer: PeerId, record: Uint8Array): Promise<void>
+  /** Whether this node has a connection to `peer` (kad-dht then dials nothing) */
+  connected?(peer: PeerId): boolean
   /** Longest a dial waits, ms */
   timeout: number
   queryTimeout: number
@@ -102,6 +110,7 @@ export class DhtConfigFinder implements EchConfigFinder {
   /** Peer → until when a dial to it is one our own queries make; insertion order is age */
   private readonly dialled = new Map<string, number>()
   private readonly stopping = new AbortController()
+  private held = false
 
   constructor (init: DhtConfigFinderInit) {
     this.init = init
@@ -117,7 +126,26 @@ export class DhtConfigFinder implements EchConfigFinder {
 
   /** A query or publication of ours is about to dial `peer`: that dial must not wait for a lookup */
   dialing (peer: PeerId): void {
+    // connected: kad-dht takes the open connection, and no dial of its reaches the encrypter to
+    // take the mark; the application's next dial would
+    if (this.init.connected?.(peer) === true) { return }
     remember(this.dialled, peer.toString(), this.init.now() + this.timeout, this.init.maxNegativeEntries)
+  }
+
+  /**
+   * Until `ready()`, dials start no query and wait for none (reported
+   * `busy`): kad-dht holds every query until its first self-query has run,
+   * and a dial that self-query makes would wait for a lookup that waits for
+   * the self-query, a cycle only the bound breaks (the service holds the
+   * finder until kad-dht's `kad-dht:query:self` event)
+   */
+  hold (): void {
+    this.held = true
+  }
+
+  /** kad-dht has run its first self-query: lookups may start */
+  ready (): void {
+    this.held = false
   }
 
   /** Abort every query; dials waiting for them go ahead */
@@ -132,27 +160,44 @@ export class DhtConfigFinder implements EchConfigFinder {
 
   private async wait (peer: PeerId, signal: AbortSignal): Promise<EchDhtLookupResult> {
     const key = peer.toString()
+    // one announced dial makes one nested dial: a later dial to the peer (the application's,
+    // say) is not the query's and waits as any other
     const nested = (this.dialled.get(key) ?? 0) > this.init.now()
+    this.dialled.delete(key)
     if (nested && this.running.has(key)) {
-      // the query looking this very peer up is dialling it: waiting would wait for itself
+      // the query running for this peer may be the very one dialling it: it would wait for itself
       return 'nested'
     }
     if ((this.misses.get(key)?.until ?? 0) > this.init.now()) {
       return 'cached-miss'
     }
-    let run = this.running.get(key)
+    const run = this.running.get(key) ?? this.start(peer, nested)
     if (run == null) {
-      if (this.running.size >= this.init.maxConcurrent || this.stopping.signal.aborted) {
-        return 'busy'
-      }
-      run = this.run(peer).finally(() => { this.running.delete(key) })
-      this.running.set(key, run)
+      return nested ? 'nested' : 'busy'
     }
     if (!nested) {
       return raceSignal<EchDhtLookupResult>(run, signal, 'gave-up')
     }
     const short = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(this.timeout * NESTED_WAIT))])
     return raceSignal<EchDhtLookupResult>(run, short, 'nested')
+  }
+
+  /**
+   * A query for `peer`, unless held or too many run. A query's own dials
+   * (`nested`) start one only while at most half the slots are taken: a
+   * `require`-mode node's DHT dials need their peers' configs, but lookups
+   * must not fan out into lookups of every peer their queries dial and take
+   * the slots application dials need
+   */
+  private start (peer: PeerId, nested: boolean): Promise<QueryResult> | undefined {
+    const cap = nested ? Math.floor(this.init.maxConcurrent / 2) : this.init.maxConcurrent
+    if (this.held || this.running.size >= cap || this.stopping.signal.aborted) {
+      return undefined
+    }
+    const key = peer.toString()
+    const run = this.run(peer).finally(() => { this.running.delete(key) })
+    this.running.set(key, run)
+    return run
   }
 
   private async run (peer: PeerId): Promise<QueryResult> {

@@ -55,6 +55,7 @@ interface RunningState {
   publisher?: DhtPublisher
   unregister?(): void
   unwatch?(): void
+  unready?(): void
 }
 
 function checkSettings (init: EchDhtConfigsInit): Settings {
@@ -114,8 +115,10 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
     const dht = this.findDht()
     const state: RunningState = {}
     if (this.init.lookup !== false) {
-      state.finder = this.createFinder(dht)
-      state.unregister = registerEchConfigFinder(this.components.peerStore, state.finder)
+      const finder = this.createFinder(dht)
+      state.finder = finder
+      state.unregister = registerEchConfigFinder(this.components.peerStore, finder)
+      state.unready = holdUntilSelfQuery(finder, this.components.events)
     }
     if (this.init.publish !== false) {
       const encrypter = this.components.upgrader.getConnectionEncrypters().get('/noise')
@@ -134,6 +137,7 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
     this.state = undefined
     state?.unregister?.()
     state?.unwatch?.()
+    state?.unready?.()
     state?.finder?.stop()
     state?.publisher?.stop()
   }
@@ -173,6 +177,7 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
     return new DhtConfigFinder({
       get: (key, options) => dht.get(key, options),
       keyOf: echDhtKey,
+      connected: (peer) => (this.components.connectionManager?.getConnections(peer).length ?? 0) > 0,
       store: async (peer, record) => { await importer.import(peer, record) },
       timeout: s.lookupTimeout,
       queryTimeout: s.queryTimeout,
@@ -212,6 +217,18 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
 function publicationLabel (detail: EchDhtPublishedDetail): 'stored' | 'failed' | 'skipped' {
   if (detail.skipped != null) { return 'skipped' }
   return detail.stored > 0 ? 'stored' : 'failed'
+}
+
+/**
+ * Hold `finder` until kad-dht's first self-query has run (`DhtConfigFinder.hold`);
+ * without libp2p's event bus it is never held
+ */
+function holdUntilSelfQuery (finder: DhtConfigFinder, events?: EchDhtConfigsComponents['events']): () => void {
+  if (events == null) { return () => {} }
+  const onSelfQuery = (): void => { finder.ready() }
+  finder.hold()
+  events.addEventListener('kad-dht:query:self', onSelfQuery, { once: true })
+  return () => { events.removeEventListener('kad-dht:query:self', onSelfQuery) }
 }
 
 /** Republish when the encrypter's live keys change (its record is re-signed then) */

@@ -46,6 +46,10 @@ export interface EchDhtConfigsComponents {
   logger: ComponentLogger
   /** For `libp2p_ech_noise_dht_lookups_total` and `libp2p_ech_noise_dht_publishes_total` */
   metrics?: Metrics
+  /** Whether a DHT query's `DIAL_PEER` will dial at all (not when a connection is open) */
+  connectionManager?: { getConnections(peer?: PeerId): unknown[] }
+  /** libp2p's event bus: lookups start once kad-dht reports its first self-query (`kad-dht:query:self`) */
+  events?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
 }
 
 /** Options of `echDhtConfigs()` */
@@ -86,9 +90,12 @@ export interface EchDhtConfigsInit {
  * What one dial saw of its lookup: `found` (a record was stored), `not-found`
  * (the query ended without one), `gave-up` (the dial stopped waiting at
  * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
- * `busy` (`maxConcurrentLookups` queries running), `nested` (the dial is one
- * a DHT query or publication of this service makes: it waits a quarter of
- * `lookupTimeout` at most, and not at all for its own query),
+ * `busy` (`maxConcurrentLookups` queries running, or kad-dht has not run
+ * its first self-query yet, which holds every query), `nested` (the dial is the
+ * one a DHT query or publication of this service announced: it waits a
+ * quarter of `lookupTimeout` at most, not at all for a query already running
+ * for the peer, and starts a query only while at most half of
+ * `maxConcurrentLookups` run),
  * `refused` (the record found was not stored: older than the stored one, or
  * it failed to import), `error` (the DHT failed, or the query reached no
  * server or was cut short)

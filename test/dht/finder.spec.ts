@@ -213,6 +213,74 @@ describe('dht: lookup on the dial path', () => {
     expect(queries).to.have.length(1)
   })
 
+  it('the dial a lookup\'s own query announced does not wait for it (nested); a later dial to that peer does', async () => {
+    finder({ timeout: 5000, quorum: 1 })
+    const application = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    // kad-dht announces that the query dials the very peer it looks up
+    queries[0].push({ name: 'DIAL_PEER', peer: remote })
+    while (queries[0].queue.length > 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(reports).to.deep.equal(['nested'])
+
+    // another dial of the application's comes meanwhile: it waits for the record as the first does
+    const later = configs.lookup(remote)
+    queries[0].push(response(await record()))
+    expect((await application).offer).to.not.equal(undefined)
+    expect((await later).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['nested', 'found', 'found'])
+  })
+
+  it('a dial a query of ours announced may look up (a require-mode node needs its DHT peers\' configs), briefly', async () => {
+    const f = finder({ timeout: 5000, quorum: 1 })
+    f.dialing(remote)
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record()))
+    expect((await dial).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['found'])
+  })
+
+  it('the dials our queries announce start queries only while half the slots are free: lookups do not fan out', async () => {
+    const f = finder({ timeout: 5000, maxConcurrent: 2 })
+    const application = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    f.dialing(other)
+    expect(await configs.lookup(other)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(1)
+    expect(reports).to.deep.equal(['nested'])
+    queries[0].end()
+    await application
+  })
+
+  it('an announced dial to a connected peer marks nothing: kad-dht reuses the connection, so the application\'s next dial waits as any other', async () => {
+    // one slot: a nested dial could start no query, an application dial can
+    const f = finder({ timeout: 5000, quorum: 1, maxConcurrent: 1, connected: () => true })
+    f.dialing(remote)
+    const state = { settled: false }
+    const dial = configs.lookup(remote).finally(() => { state.settled = true })
+    // until the query starts, or the dial went ahead without one
+    while (queries.length === 0 && !state.settled) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    expect(queries).to.have.length(1)
+    queries[0].push(response(await record()))
+    expect((await dial).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['found'])
+  })
+
+  it('held until kad-dht has run its first self-query: a dial starts no query and waits for none (busy)', async () => {
+    const f = finder({ timeout: 5000, quorum: 1 })
+    f.hold()
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(0)
+    f.ready()
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record()))
+    expect((await dial).offer).to.not.equal(undefined)
+    expect(reports).to.deep.equal(['busy', 'found'])
+  })
+
   it('a record signed by another peer is never stored', async () => {
     finder({ timeout: 5000, quorum: 1 })
     const dial = configs.lookup(remote)

@@ -17,6 +17,8 @@ export interface DhtNode extends TestNode {
   echDht?: EchDhtConfigs
   /** Every publication the service reported, from its start */
   publications: EchDhtPublishedDetail[]
+  /** Resolves once kad-dht has run its first self-query (the service looks nothing up before) */
+  selfQueried: Promise<void>
 }
 
 export interface DhtNodeOptions {
@@ -26,6 +28,8 @@ export interface DhtNodeOptions {
   echDht?: EchDhtConfigsInit | false
   /** Give kad-dht the ECH record validator and selector (default: on ECH nodes) */
   validators?: boolean
+  /** A DHT client: it queries and puts, and answers no one (default: a server) */
+  clientMode?: boolean
 }
 
 export async function createDhtNode (options: DhtNodeOptions = {}): Promise<DhtNode> {
@@ -34,7 +38,7 @@ export async function createDhtNode (options: DhtNodeOptions = {}): Promise<DhtN
   const serviceInit = options.echDht ?? (encrypter === 'ech' ? {} : false)
   const services: Record<string, (components: any) => unknown> = {
     dht: kadDHT({
-      clientMode: false,
+      clientMode: options.clientMode ?? false,
       // loopback addresses are the only ones here; keep them, drop /ech
       peerInfoMapper: removeEchAddressesMapper(passthroughMapper),
       ...(withValidators ? { validators: echDhtValidators, selectors: echDhtSelectors } : {})
@@ -51,7 +55,10 @@ export async function createDhtNode (options: DhtNodeOptions = {}): Promise<DhtN
   }
   const node = await createTestNode({ encrypter, ech: options.ech, services })
   const all = node.node.services as Record<string, unknown>
-  return { ...node, dht: all.dht as SingleKadDHT, echDht: all.echDht as EchDhtConfigs | undefined, publications }
+  // the routing table stays empty until the node dials someone: its first self-query is still to come
+  const selfQueried = pEvent(node.node as unknown as EventTarget, 'kad-dht:query:self').then(() => {})
+  selfQueried.catch(() => {})
+  return { ...node, dht: all.dht as SingleKadDHT, echDht: all.echDht as EchDhtConfigs | undefined, publications, selfQueried }
 }
 
 /** Resolves with the first publication (since the service started) that matches `filter` */
@@ -62,8 +69,8 @@ export async function published (node: DhtNode, filter: (detail: EchDhtPublished
 
 type Detail<K extends keyof EchDhtConfigsEvents> = EchDhtConfigsEvents[K]['detail']
 
-/** The next event of this kind from the service matching `filter`; rejects after `timeout` ms */
-export async function nextDhtEvent<K extends keyof EchDhtConfigsEvents> (service: EchDhtConfigs, type: K, filter: (detail: Detail<K>) => boolean = () => true, timeout = 10_000): Promise<Detail<K>> {
+/** The next event of this kind from the service matching `filter`; rejects after `timeout` ms (generous: CI machines are loaded) */
+export async function nextDhtEvent<K extends keyof EchDhtConfigsEvents> (service: EchDhtConfigs, type: K, filter: (detail: Detail<K>) => boolean = () => true, timeout = 45_000): Promise<Detail<K>> {
   const event = await pEvent(service as unknown as EventTarget, type, {
     signal: AbortSignal.timeout(timeout),
     filter: (e: any) => filter(e.detail)
@@ -71,14 +78,15 @@ export async function nextDhtEvent<K extends keyof EchDhtConfigsEvents> (service
   return event.detail
 }
 
-/** Connect `node` to each of `others` and wait until its DHT routing table holds at least as many peers */
+/** Connect `node` to each of `others`; wait until its DHT routing table holds at least as many peers and its first self-query has run */
 export async function joinDht (node: DhtNode, ...others: DhtNode[]): Promise<void> {
   for (const other of others) {
     await node.node.dial(other.node.getMultiaddrs()[0])
   }
-  const deadline = Date.now() + 10_000
+  const deadline = Date.now() + 45_000
   while (node.dht.routingTable.size < others.length) {
     if (Date.now() > deadline) { throw new Error('peers did not reach the routing table') }
     await new Promise(resolve => setTimeout(resolve, 20))
   }
+  await node.selfQueried
 }

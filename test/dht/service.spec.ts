@@ -41,7 +41,8 @@ describe('dht: config records through kad-dht', function () {
 
   it('a DHT server without the validator refuses the record; a dialer then goes ahead with stock Noise', async () => {
     const stock = await nodes.create({ encrypter: 'stock' })
-    const a = await nodes.create()
+    // a DHT client: a server keeps its own record and answers with it; here the stock server is the only one
+    const a = await nodes.create({ clientMode: true })
     const b = await nodes.create()
     await joinDht(a, stock)
     await joinDht(b, stock)
@@ -50,7 +51,8 @@ describe('dht: config records through kad-dht', function () {
     expect(first.errors).to.be.greaterThan(0)
 
     const seen = await firstContact(b, a)
-    expect(seen.lookup).to.be.oneOf(['not-found', 'gave-up'])
+    // whether b's own publication had just dialled a (nested) or not, it found nothing
+    expect(seen.lookup).to.be.oneOf(['not-found', 'gave-up', 'nested'])
     expect(seen.outcome).to.equal('fallback')
     expect(b.ech!.getConnectionInfo(b.node.getConnections(a.node.peerId).at(-1)!)?.reason).to.equal('no-config')
   })

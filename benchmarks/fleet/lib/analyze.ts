@@ -6,6 +6,9 @@
  * series for the chart. Attribution to injected faults: `faults.ts`.
  */
 import { causeOf, faultWindows, touches, touchesEither } from './faults.js'
+import { lookupCost } from './lookups.js'
+import { overload } from './overload.js'
+import { percentile } from './percentile.js'
 import type { FaultWindow } from './faults.js'
 import type { HandshakeReport, NodeKind, NodeStats, TransferReport } from './ipc.js'
 import type { ChaosEvent, PlannedNode } from './plan.js'
@@ -20,10 +23,10 @@ export interface RunData {
   applied: ChaosEvent[]
   handshakes: HandshakeReport[]
   transfers: TransferReport[]
-  lookups: Array<{ index: number, t: number, remote: string, result: string, ms: number }>
+  lookups: Array<{ index: number, t: number, remote: string, result: string, ms: number, worker?: number }>
   published: Array<{ index: number, t: number, stored: number }>
   threats: Array<{ index: number, t: number, kind: string, severity: string, remotePeer?: string, remoteAddr?: string }>
-  stats: Array<{ kind: NodeKind, t: number, heapUsed: number, cpuMs: number, nodes: NodeStats[], intervalMs: number }>
+  stats: Array<{ kind: NodeKind, worker?: number, t: number, heapUsed: number, cpuMs: number, nodes: NodeStats[], intervalMs: number, lagMaxMs?: number, lagP99Ms?: number }>
   proxyEvents: Record<string, number>
 }
 
@@ -48,11 +51,7 @@ function countBy<T> (items: T[], key: (item: T) => string | undefined): Record<s
   return out
 }
 
-export function percentile (values: number[], p: number): number | undefined {
-  if (values.length === 0) { return undefined }
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
-}
+export { percentile }
 
 const rate = (n: number, d: number): number | undefined => d === 0 ? undefined : n / d
 
@@ -94,7 +93,7 @@ function latencies (data: RunData, records: EchRecord[], windows: FaultWindow[])
   const kindOf = (i: number): NodeKind => data.nodes[i].kind
   const others = data.handshakes.filter(h => {
     const l = h.remote == null ? undefined : data.peerIndex.get(h.remote)
-    return h.dir === 'outbound' && l != null && h.outcome !== 'failed' && !windows.some(f => touches(f, h.index, l) && f.start <= h.t && h.t <= f.end)
+    return h.dir === 'outbound' && l != null && h.outcome !== 'failed' && !windows.some(f => touches(f, h.index, l) && f.start <= h.t && h.t - h.ms <= f.end)
   })
   return {
     'ech accepted, later connections': latency(clean.filter(r => r.outcome === 'accepted' && !r.first).map(r => r.ms)),
@@ -191,6 +190,7 @@ function memory (data: RunData): { byKind: Record<string, unknown>, bounded: boo
     byKind[kind] = {
       heapPerNodeMB: { mean: mean(perNode.map(p => p.heap)), max: Math.max(0, ...perNode.map(p => p.heap)), middleThirdMax: middle, lastThirdMax: last },
       cpuPerNodePercent: { mean: mean(perNode.map(p => p.cpu)), max: Math.max(0, ...perNode.map(p => p.cpu)) },
+      loopDelayMs: { p99: percentile(samples.map(s => s.lagP99Ms ?? 0), 0.99), max: Math.max(0, ...samples.map(s => s.lagMaxMs ?? 0)) },
       maxConnectionsPerNode: maxConnections,
       maxMonitorTrackerEntries: maxTrackers,
       bounded: ok
@@ -244,7 +244,6 @@ export function analyze (data: RunData): Record<string, any> {
   const latencyOnly = inFaults.filter(r => r.cause === 'latency')
   const firstClean = clean.filter(r => r.first && r.published)
   const nonEch = ['fallback', 'rejected', 'grease']
-  const lookupsInRun = data.lookups.filter(l => l.t >= data.t0)
   const tr = transfers(data, windows)
   const th = threats(data, windows)
   return {
@@ -267,6 +266,7 @@ export function analyze (data: RunData): Record<string, any> {
         inInjectedFaults: countBy(inFaults.filter(r => r.outcome === 'failed'), r => r.error)
       },
       causes: countBy(inFaults, r => r.cause),
+      overload: overload(data, clean),
       requireModeRefusedWithoutConfig: { total: requireRefused.length, listenerHadPublished: requireRefused.filter(r => r.published).length, inInjectedFaults: requireRefused.filter(r => r.cause != null).length },
       unexplained: clean.filter(r => r.outcome !== 'accepted').slice(0, 50).map(r => ({ ...r, t: (r.t - data.t0) / 1000 }))
     },
@@ -277,12 +277,7 @@ export function analyze (data: RunData): Record<string, any> {
     },
     outcomesByType: outcomesByType(data),
     handshakeLatencyMs: latencies(data, records, windows),
-    dhtLookups: {
-      bound: data.lookupTimeout,
-      byResult: countBy(lookupsInRun, l => l.result),
-      waitedMs: { p50: percentile(lookupsInRun.map(l => l.ms), 0.5), p99: percentile(lookupsInRun.map(l => l.ms), 0.99), max: Math.max(0, ...lookupsInRun.map(l => l.ms)) },
-      waitedMsFound: { p50: percentile(lookupsInRun.filter(l => l.result === 'found').map(l => l.ms), 0.5), p99: percentile(lookupsInRun.filter(l => l.result === 'found').map(l => l.ms), 0.99) }
-    },
+    dhtLookups: lookupCost(data),
     transfers: tr,
     threats: th,
     memory: memory(data),

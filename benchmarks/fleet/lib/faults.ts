@@ -2,9 +2,11 @@
  * Fault windows, and which outcomes they explain.
  *
  * Every injected fault or operator action becomes a window over the nodes
- * and links it touches. A handshake from dialer `d` to listener `l` at time
- * `t` is "in an injected fault" when (1) a window touching `d`, `l` or the
- * link d→l covers `t` (windows start 1 s early and end a settle time late:
+ * and links it touches. A handshake from dialer `d` to listener `l` that
+ * ended at `t` after `ms` is "in an injected fault" when (1) a window
+ * touching `d`, `l` or the link d→l covers any part of it, `t - ms` to `t`
+ * (a handshake is reported when it ends; windows start 1 s early and end a
+ * settle time late:
  * restarts 10 s after the node is back, since it must rejoin the DHT;
  * resets and partitions 3 s); or (2) it went to stock Noise for a reason
  * that outlives the fault (`address-refused`, `config-refused`,
@@ -95,6 +97,8 @@ export interface Attributable {
   outcome: string
   reason?: string
   error?: string
+  /** How long the handshake took, ms (it began at `t - ms`) */
+  ms?: number
 }
 
 /** When each pair's handshakes failed before traffic started (`${dialer}>${listener}`) */
@@ -102,7 +106,9 @@ export type ColdStartFailures = Set<string>
 
 /** The injected cause of an outcome, by the rules above, or undefined */
 export function causeOf (r: Attributable, windows: FaultWindow[], coldStart: ColdStartFailures = new Set()): string | undefined {
-  const direct = windows.find(f => touches(f, r.dialer, r.listener) && f.start <= r.t && r.t <= f.end)
+  // a handshake is reported when it ends: it was in a window when any part of it was
+  const begun = r.t - (r.ms ?? 0)
+  const direct = windows.find(f => touches(f, r.dialer, r.listener) && f.start <= r.t && begun <= f.end)
   if (direct != null) { return direct.kind }
   if (r.outcome === 'fallback' && STICKY_REASONS.has(r.reason ?? '')) {
     const earlier = windows.find(f => FAILURE_FAULTS.has(f.kind) && touches(f, r.dialer, r.listener) && f.start <= r.t)
