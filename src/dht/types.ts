@@ -17,7 +17,10 @@ export interface EchDhtQueryEvent {
   /** `PEER_RESPONSE`: `GET_VALUE`, `PUT_VALUE`, … */
   messageName?: string
   /** `PEER_RESPONSE`: the record the peer holds for the key (already validated by kad-dht) */
-  record?: { value: Uint8Array } | null
+  record?: {
+    /** The record's value: a signed config record */
+    value: Uint8Array
+  } | null
   /** `VALUE`: the record kad-dht selected */
   value?: Uint8Array
   /** `QUERY_ERROR`: what failed */
@@ -26,7 +29,9 @@ export interface EchDhtQueryEvent {
 
 /** What the service uses of the node's kad-dht service */
 export interface EchDhtClient {
+  /** Query the DHT for the records under `key` */
   get(key: Uint8Array, options?: AbortOptions): AsyncIterable<EchDhtQueryEvent>
+  /** Store `value` under `key` on the closest DHT servers */
   put(key: Uint8Array, value: Uint8Array, options?: AbortOptions): AsyncIterable<EchDhtQueryEvent>
   /** kad-dht's record validators by namespace: must hold `echDhtValidators` */
   readonly validators?: Record<string, unknown>
@@ -47,7 +52,10 @@ export interface EchDhtConfigsComponents {
   /** For `libp2p_ech_noise_dht_lookups_total` and `libp2p_ech_noise_dht_publishes_total` */
   metrics?: Metrics
   /** Whether a DHT query's `DIAL_PEER` will dial at all (not when a connection is open) */
-  connectionManager?: { getConnections(peer?: PeerId): unknown[] }
+  connectionManager?: {
+    /** The open connections to `peer` */
+    getConnections(peer?: PeerId): unknown[]
+  }
   /** libp2p's event bus: lookups start once kad-dht reports its first self-query (`kad-dht:query:self`) */
   events?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
 }
