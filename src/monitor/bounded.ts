@@ -60,14 +60,20 @@ export class BoundedMap<V> {
 
   set (key: string, value: V): void {
     const now = this.#now()
-    const existing = this.#nodes.get(key)
-    if (existing != null) {
-      this.#unlink(existing)
-      this.#nodes.delete(key)
-    }
     // expired entries are the oldest ones: drop them before evicting live ones
     while (this.#oldest != null && now - this.#oldest.touched >= this.#ttlMs) {
       this.#drop(this.#oldest)
+    }
+    const existing = this.#nodes.get(key)
+    if (existing != null) {
+      // replaced in place and made newest: no Map delete and re-insert, no
+      // new node (the downgrade tracker replaces one peer's entry on every
+      // accepted handshake); the size does not change, so nothing is evicted
+      this.#unlink(existing)
+      existing.value = value
+      existing.touched = now
+      this.#append(existing)
+      return
     }
     while (this.#oldest != null && this.#nodes.size >= this.#maxSize) {
       this.#drop(this.#oldest)

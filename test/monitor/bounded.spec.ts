@@ -54,6 +54,33 @@ describe('monitor/bounded', () => {
       map.clear()
       expect(map.size).to.equal(0)
     })
+
+    it('replacing a key in a full map makes it newest, renews its expiry and evicts nothing', () => {
+      const clock = new Clock()
+      const map = new BoundedMap<number>(2, 1000, clock.now)
+      map.set('a', 1)
+      clock.advance(600)
+      map.set('b', 2)
+      map.set('a', 3)
+      expect(map.evictions).to.equal(0)
+      map.set('c', 4) // evicts the least recently touched: b, not the replaced a
+      expect(map.evictions).to.equal(1)
+      expect(map.get('b')).to.equal(undefined)
+      clock.advance(600) // 1200 ms after a's first set, 600 after its replacement
+      expect(map.get('a')).to.equal(3)
+      expect(map.get('c')).to.equal(4)
+    })
+
+    it('an expired entry replaced is as new', () => {
+      const clock = new Clock()
+      const map = new BoundedMap<number>(2, 1000, clock.now)
+      map.set('a', 1)
+      clock.advance(1000)
+      map.set('a', 2)
+      expect(map.size).to.equal(1)
+      clock.advance(999)
+      expect(map.get('a')).to.equal(2)
+    })
   })
 
   describe('TokenBucket', () => {
