@@ -15,9 +15,9 @@ import crypto from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { dialOpen } from './dial.js'
 import { bulk, concurrent, heap, sequential, transfer } from './measure.js'
+import { parseOptions } from './options.js'
 import { fmt, identity, out, quantile, sorted, table } from './setup.js'
 import { ciText, mean, median } from './stats.js'
 import { ALL_VARIANTS, check, dispose, handshake, makeVariants, stopAll } from './variants.js'
@@ -45,39 +45,14 @@ const OPTIONS = {
   'dial-warmup': { default: '30', help: 'unmeasured dials per variant first' },
   json: { default: '', help: 'also write the summary rows (and the load average) to this JSON file' }
 } as const
-type OptionName = keyof typeof OPTIONS
+const { option, count, list, given } = parseOptions('npx tsx benchmarks/handshake.ts [options]', OPTIONS)
 
-const { values } = parseArgs({
-  options: {
-    ...Object.fromEntries(Object.keys(OPTIONS).map(k => [k, { type: 'string' }])) as Record<OptionName, { type: 'string' }>,
-    help: { type: 'boolean', short: 'h' }
-  }
-})
-if (values.help === true) {
-  out('npx tsx benchmarks/handshake.ts [options]   (each option also as env BENCH_<NAME>, e.g. BENCH_WRITE_KIB)')
-  for (const [name, { default: value, help }] of Object.entries(OPTIONS)) {
-    out(`  --${name.padEnd(16)} ${help}${value === '' ? '' : ` (default ${value})`}`)
-  }
-  process.exit(0)
-}
-
-function option (name: OptionName): string {
-  return values[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? OPTIONS[name].default
-}
-
-function count (name: OptionName, min: number): number {
-  const n = Number(option(name))
-  if (!Number.isInteger(n) || n < min) { throw new Error(`--${name} must be an integer >= ${min}`) }
-  return n
-}
-
-const list = (name: OptionName): string[] => option(name).split(',').map(v => v.trim()).filter(v => v !== '')
 const PARTS = new Set(list('only'))
 for (const part of PARTS) {
   if (!['handshake', 'concurrency', 'bulk', 'heap', 'dial'].includes(part)) { throw new Error(`unknown part ${part}`) }
 }
 const BASELINE = option('baseline')
-const requested = values.variants ?? process.env.BENCH_VARIANTS
+const requested = given('variants')
 const names = new Set<VariantName>(['stock', ...(requested == null && BASELINE !== ''
   ? [...list('variants'), 'before-no-config', 'before-accepted']
   : list('variants')) as VariantName[]])

@@ -23,9 +23,9 @@
  */
 import '../src/polyfill.js'
 import os from 'node:os'
-import { parseArgs } from 'node:util'
 import { createTestNode, stopAll } from '../test/fixtures/nodes.js'
 import { EXPOSED_NODE_CONNECTION_MANAGER, Slowloris, createListener, giveConfigs, legitDial, peakConcurrent } from '../test/operations/slowloris-attack.js'
+import { parseOptions } from './options.js'
 import { fmt, out, quantile, sorted, table } from './setup.js'
 import type { AttackStage, DialOutcome, ListenerKind } from '../test/operations/slowloris-attack.js'
 
@@ -44,34 +44,11 @@ const OPTIONS = {
   settings: { default: 'default,recommended', help: 'connection-manager settings to run' }
 } as const
 type OptionName = keyof typeof OPTIONS
-
-const { values } = parseArgs({
-  options: {
-    ...Object.fromEntries(Object.keys(OPTIONS).map(k => [k, { type: 'string' }])) as Record<OptionName, { type: 'string' }>,
-    help: { type: 'boolean', short: 'h' }
-  }
-})
-
-if (values.help === true) {
-  process.stdout.write('npx tsx benchmarks/slowloris.ts [options]   (each option also as env BENCH_<NAME>, e.g. BENCH_DIAL_TIMEOUT)\n')
-  for (const [name, { default: value, help }] of Object.entries(OPTIONS)) {
-    process.stdout.write(`  --${name.padEnd(13)} ${help} (default ${value})\n`)
-  }
-  process.exit(0)
-}
-
-function option (name: OptionName): string {
-  return values[name] ?? process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? OPTIONS[name].default
-}
-
-function count (name: OptionName, min: number): number {
-  const n = Number(option(name))
-  if (!Number.isInteger(n) || n < min) { throw new Error(`--${name} must be an integer >= ${min}`) }
-  return n
-}
+const options = parseOptions('npx tsx benchmarks/slowloris.ts [options]', OPTIONS)
+const { count } = options
 
 function list<T extends string> (name: OptionName, allowed: readonly T[]): T[] {
-  const picked = option(name).split(',').map(s => s.trim()).filter(s => s !== '')
+  const picked = options.list(name)
   for (const p of picked) {
     if (!allowed.includes(p as T)) { throw new Error(`--${name}: "${p}" is not one of ${allowed.join(', ')}`) }
   }
