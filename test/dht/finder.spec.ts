@@ -8,7 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
-import { registerEchConfigFinder } from '../../src/config/finders.js'
+import { findConfigs, registerEchConfigFinder } from '../../src/config/finders.js'
 import { PeerConfigStore } from '../../src/config/peer-store.js'
 import { defaultProvider } from '../../src/crypto/default.js'
 import { DhtConfigFinder } from '../../src/dht/finder.js'
@@ -135,6 +135,19 @@ describe('dht: lookup on the dial path', () => {
     const result = await configs.lookup(remote).then(r => { released = true; return r })
     expect(released).to.equal(true)
     expect(result).to.have.property('reason', 'no-config')
+  })
+
+  it('a dial that is aborted stops waiting for a finder at once, not at its timeout (findConfigs with the dial\'s signal)', async () => {
+    let released = false
+    // a timeout past mocha's (60 s): only the abort can release the dial within the test
+    unregister = registerEchConfigFinder(peerStore, { timeout: 120_000, find: async () => new Promise(() => {}) })
+    const controller = new AbortController()
+    const found = findConfigs(peerStore, remote, log, { signal: controller.signal }).then(r => { released = true; return r })
+    await new Promise(resolve => setTimeout(resolve, 5))
+    expect(released).to.equal(false)
+    controller.abort()
+    expect(await found).to.equal(true)
+    expect(released).to.equal(true)
   })
 
   it('dials to the same peer share one query', async () => {
