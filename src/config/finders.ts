@@ -43,11 +43,15 @@ export function registerEchConfigFinder (peerStore: PeerStore, finder: EchConfig
   return () => { finders.get(peerStore)?.delete(finder) }
 }
 
-/** Wait for `finder` at most its `timeout`, whatever it does; its errors are its own */
-async function findWithin (finder: EchConfigFinder, peer: PeerId, log: Logger): Promise<void> {
+/** Wait for `finder` at most its `timeout`, or until `signal` (the dial's) aborts, whatever it does; its errors are its own */
+async function findWithin (finder: EchConfigFinder, peer: PeerId, log: Logger, signal?: AbortSignal): Promise<void> {
   const controller = new AbortController()
   const gaveUp = new Promise<void>(resolve => { controller.signal.addEventListener('abort', () => { resolve() }, { once: true }) })
   const timer = setTimeout(() => { controller.abort() }, finder.timeout)
+  // an aborted dial stops waiting at once: the finder sees the same abort as at the bound
+  const onAbort = (): void => { controller.abort() }
+  signal?.addEventListener('abort', onAbort, { once: true })
+  if (signal?.aborted === true) { controller.abort() }
   try {
     await Promise.race([
       finder.find(peer, { signal: controller.signal }).catch(err => { log.error('finding ECH configs of %p failed - %e', peer, err) }),
@@ -55,19 +59,21 @@ async function findWithin (finder: EchConfigFinder, peer: PeerId, log: Logger): 
     ])
   } finally {
     clearTimeout(timer)
+    signal?.removeEventListener('abort', onAbort)
   }
 }
 
 /**
  * Ask every finder registered for `peerStore` about `peer`, each for at most
- * its `timeout`, at once. Resolves false when none is registered (nothing
- * can have been stored), true otherwise.
+ * its `timeout`, at once, or until `options.signal` (the dial's) aborts.
+ * Resolves false when none is registered (nothing can have been stored),
+ * true otherwise.
  */
-export async function findConfigs (peerStore: PeerStore, peer: PeerId, log: Logger): Promise<boolean> {
+export async function findConfigs (peerStore: PeerStore, peer: PeerId, log: Logger, options: { signal?: AbortSignal } = {}): Promise<boolean> {
   const registered = finders.get(peerStore)
   if (registered == null || registered.size === 0) {
     return false
   }
-  await Promise.all([...registered].map(async finder => findWithin(finder, peer, log)))
+  await Promise.all([...registered].map(async finder => findWithin(finder, peer, log, options.signal)))
   return true
 }

@@ -30,10 +30,16 @@ export function peerIdFromEchDhtKey (key: Uint8Array): PeerId {
   if (!(key instanceof Uint8Array) || key.byteLength <= PREFIX.byteLength || !equalBytes(key.subarray(0, PREFIX.byteLength), PREFIX)) {
     throw new EchDhtKeyError()
   }
+  let peer: PeerId
   try {
     // a peer id's string form is the base58btc of its multihash
-    return peerIdFromString(uint8ArrayToString(key.subarray(PREFIX.byteLength), 'base58btc'))
+    peer = peerIdFromString(uint8ArrayToString(key.subarray(PREFIX.byteLength), 'base58btc'))
   } catch (err) {
     throw new EchDhtKeyError('ECH config record key does not end in a peer id multihash', { cause: err })
   }
+  // peerIdFromString also takes a CID string (`bafz…`, `k51…`): one peer, one key, byte for byte
+  if (!equalBytes(echDhtKey(peer), key)) {
+    throw new EchDhtKeyError('ECH config record key does not end in a peer id multihash')
+  }
+  return peer
 }

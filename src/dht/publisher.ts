@@ -8,6 +8,7 @@
  * encrypter hands out everywhere else (retry configs, config exchange).
  */
 import { setMaxListeners } from '@libp2p/interface'
+import { equalBytes } from '../crypto/bytes.js'
 import type { EchDhtPublishedDetail, EchDhtQueryEvent } from './types.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 
@@ -131,7 +132,9 @@ export class DhtPublisher {
       if (event.name === 'DIAL_PEER' && event.peer != null) {
         this.init.dialing?.(event.peer)
       } else if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') {
-        detail.stored++
+        // a server counts only if it echoed the very record (kad-dht then also reports a
+        // QUERY_ERROR "Value not put correctly", counted below, for one that did not)
+        if (event.record?.value != null && equalBytes(event.record.value, record)) { detail.stored++ }
       } else if (event.name === 'QUERY_ERROR') {
         detail.errors++
         detail.firstError ??= event.error?.name ?? 'Error'

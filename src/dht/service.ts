@@ -14,8 +14,11 @@
 import { NotStartedError, serviceCapabilities, serviceDependencies } from '@libp2p/interface'
 import { TypedEventEmitter } from 'main-event'
 import { registerEchConfigFinder } from '../config/finders.js'
+import { PeerConfigStore } from '../config/peer-store.js'
+import { defaultProvider } from '../crypto/default.js'
 import { ConfigRecordImporter } from '../exchange/import.js'
 import { isConfigSource } from '../exchange/server.js'
+import { kemIdsByName } from '../hpke/registry.js'
 import { EchDhtNotConfiguredError, EchDhtOptionsError } from './errors.js'
 import { DhtConfigFinder } from './finder.js'
 import { echDhtKey, ECH_DHT_NAMESPACE } from './key.js'
@@ -36,8 +39,14 @@ const DEFAULTS = {
   retryInterval: 1000
 }
 
-/** Longest `lookupTimeout` accepted, ms: a dial must not wait longer */
-export const MAX_LOOKUP_TIMEOUT = 5000
+/**
+ * Longest `lookupTimeout` accepted, ms. The dial waits inside
+ * `secureOutbound`, on an open connection, before sending message 1; this
+ * package's responders close a connection without message 1 after 2 s
+ * (`message1Timeout`, `encrypter/inbound.ts`): 1.5 s leaves the rest of
+ * those 2 s for the handshake's start on a loaded machine (PROTOCOL §3.2)
+ */
+export const MAX_LOOKUP_TIMEOUT = 1500
 
 function checkInteger (name: keyof typeof DEFAULTS, value: number | undefined, max = Number.MAX_SAFE_INTEGER): number {
   const v = value ?? DEFAULTS[name]
@@ -83,6 +92,7 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
   private readonly components: EchDhtConfigsComponents
   private readonly init: EchDhtConfigsInit
   private readonly settings: Settings
+  private readonly kemIds?: ReadonlySet<number>
   private readonly log: Logger
   private readonly lookups?: CounterGroup<EchDhtLookupResult>
   private readonly queries?: CounterGroup<EchDhtLookupResult>
@@ -94,6 +104,7 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
     this.components = components
     this.init = init
     this.settings = checkSettings(init)
+    this.kemIds = kemIdsByName(init.kems)
     this.log = components.logger.forComponent('libp2p:noise-ech:dht')
     this.lookups = components.metrics?.registerCounterGroup('libp2p_ech_noise_dht_lookups_total', { label: 'result' })
     this.queries = components.metrics?.registerCounterGroup('libp2p_ech_noise_dht_queries_total', { label: 'result' })
@@ -114,6 +125,17 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
     if (this.state != null) { return }
     const dht = this.findDht()
     const state: RunningState = {}
+    try {
+      this.startParts(dht, state)
+    } catch (err) {
+      // nothing of a failed start may stay behind: a registered finder would go on serving dials
+      stopParts(state)
+      throw err
+    }
+    this.state = state
+  }
+
+  private startParts (dht: EchDhtClient, state: RunningState): void {
     if (this.init.lookup !== false) {
       const finder = this.createFinder(dht)
       state.finder = finder
@@ -129,17 +151,12 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
       state.unwatch = watchKeys(encrypter, () => { state.publisher?.keysChanged() })
       state.publisher.start()
     }
-    this.state = state
   }
 
   async stop (): Promise<void> {
     const state = this.state
     this.state = undefined
-    state?.unregister?.()
-    state?.unwatch?.()
-    state?.unready?.()
-    state?.finder?.stop()
-    state?.publisher?.stop()
+    if (state != null) { stopParts(state) }
   }
 
   /**
@@ -173,12 +190,17 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
 
   private createFinder (dht: EchDhtClient): DhtConfigFinder {
     const importer = new ConfigRecordImporter({ peerStore: this.components.peerStore, provider: this.init.provider, log: this.log })
+    // what the encrypter would offer after the record is stored: its KEMs, not just any config
+    const offers = new PeerConfigStore({ peerStore: this.components.peerStore, provider: this.init.provider ?? defaultProvider, log: this.log, kemIds: this.kemIds, cacheSize: 64 })
     const s = this.settings
     return new DhtConfigFinder({
       get: (key, options) => dht.get(key, options),
       keyOf: echDhtKey,
       connected: (peer) => (this.components.connectionManager?.getConnections(peer).length ?? 0) > 0,
-      store: async (peer, record) => { await importer.import(peer, record) },
+      store: async (peer, record) => {
+        await importer.import(peer, record)
+        return (await offers.lookup(peer, { find: false })).offer != null
+      },
       timeout: s.lookupTimeout,
       queryTimeout: s.queryTimeout,
       quorum: s.quorum,
@@ -212,6 +234,15 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
       }
     })
   }
+}
+
+/** Undo what a start did, part by part (a failed start did only some) */
+function stopParts (state: RunningState): void {
+  state.unregister?.()
+  state.unwatch?.()
+  state.unready?.()
+  state.finder?.stop()
+  state.publisher?.stop()
 }
 
 function publicationLabel (detail: EchDhtPublishedDetail): 'stored' | 'failed' | 'skipped' {

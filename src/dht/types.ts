@@ -65,9 +65,11 @@ export interface EchDhtConfigsInit {
   /** The name of the kad-dht service in `services` (default `dht`) */
   dhtService?: string
   /**
-   * Longest a dial waits for a DHT lookup, ms, 1..5000 (default 1000). It
-   * must stay well below the responder's deadline for message 1 (2 s for
-   * this package's responders): the connection is open while the dial waits.
+   * Longest a dial waits for a DHT lookup, ms, 1..1500 (default 1000). The
+   * wait happens inside `secureOutbound` on an open connection, before
+   * message 1 is sent, and this package's responders close a connection
+   * whose message 1 has not arrived within 2 s (`message1Timeout`): a longer
+   * wait would turn a fallback into a failed dial (PROTOCOL §3.2).
    */
   lookupTimeout?: number
   /** Longest one DHT query runs, ms (default 10 000); a record it finds after the dial stopped waiting is stored for the next dial */
@@ -92,6 +94,14 @@ export interface EchDhtConfigsInit {
   retryInterval?: number
   /** Crypto backend used to check that found configs import (default: the platform's) */
   provider?: CryptoProvider
+  /**
+   * The KEMs this node's `echNoise()` encrypts to, as its `kems` option
+   * (default: every implemented one). A record whose configs are all for
+   * other KEMs is stored but gives no offer: such a peer is remembered as a
+   * miss (`unusable`) instead of being looked up again on every dial.
+   * An unknown name throws `InvalidParametersError`.
+   */
+  kems?: string[]
 }
 
 /**
@@ -105,10 +115,13 @@ export interface EchDhtConfigsInit {
  * for the peer, and starts a query only while at most half of
  * `maxConcurrentLookups` run),
  * `refused` (the record found was not stored: older than the stored one, or
- * it failed to import), `error` (the DHT failed, or the query reached no
- * server or was cut short)
+ * it failed to import), `unusable` (the record is stored, but none of its
+ * configs is for a KEM this dialer encrypts to, `kems`), `error` (the DHT
+ * failed, or the query reached no server or was cut short). Every query
+ * that ends other than `found` makes the peer a miss (`cached-miss` for
+ * 5 s, then doubling up to `negativeTtl`)
  */
-export type EchDhtLookupResult = 'found' | 'not-found' | 'gave-up' | 'cached-miss' | 'busy' | 'nested' | 'refused' | 'error'
+export type EchDhtLookupResult = 'found' | 'not-found' | 'gave-up' | 'cached-miss' | 'busy' | 'nested' | 'refused' | 'unusable' | 'error'
 
 /** The detail of `ech:dht-lookup` */
 export interface EchDhtLookupDetail {

@@ -8,7 +8,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
-import { registerEchConfigFinder } from '../../src/config/finders.js'
+import { findConfigs, registerEchConfigFinder } from '../../src/config/finders.js'
 import { PeerConfigStore } from '../../src/config/peer-store.js'
 import { defaultProvider } from '../../src/crypto/default.js'
 import { DhtConfigFinder } from '../../src/dht/finder.js'
@@ -69,7 +69,10 @@ describe('dht: lookup on the dial path', () => {
         return query.run(options.signal)
       },
       keyOf: echDhtKey,
-      store: async (peer, record) => { await configs.storeSignedRecord(peer, record, { keepConfigList: true }) },
+      store: async (peer, record) => {
+        await configs.storeSignedRecord(peer, record, { keepConfigList: true })
+        return true
+      },
       timeout: 200,
       queryTimeout: 60_000,
       quorum: 3,
@@ -134,6 +137,19 @@ describe('dht: lookup on the dial path', () => {
     expect(result).to.have.property('reason', 'no-config')
   })
 
+  it('a dial that is aborted stops waiting for a finder at once, not at its timeout (findConfigs with the dial\'s signal)', async () => {
+    let released = false
+    // a timeout past mocha's (60 s): only the abort can release the dial within the test
+    unregister = registerEchConfigFinder(peerStore, { timeout: 120_000, find: async () => new Promise(() => {}) })
+    const controller = new AbortController()
+    const found = findConfigs(peerStore, remote, log, { signal: controller.signal }).then(r => { released = true; return r })
+    await new Promise(resolve => setTimeout(resolve, 5))
+    expect(released).to.equal(false)
+    controller.abort()
+    expect(await found).to.equal(true)
+    expect(released).to.equal(true)
+  })
+
   it('dials to the same peer share one query', async () => {
     finder({ timeout: 5000 })
     const dials = [configs.lookup(remote), configs.lookup(remote), configs.lookup(remote)]
@@ -187,18 +203,48 @@ describe('dht: lookup on the dial path', () => {
     expect(reports).to.deep.equal(['not-found', 'cached-miss'])
   })
 
-  it('a query that reached no server is not remembered: the next dial asks again', async () => {
-    finder({ timeout: 5000 })
+  it('a query that reached no server or timed out is a miss with backoff: dials in between start none (no runaway lookups)', async () => {
+    let clock = Date.now()
+    finder({ timeout: 5000, queryTimeout: 50, now: () => clock })
     const dial = configs.lookup(remote)
     while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
     queries[0].push({ name: 'QUERY_ERROR', error: new Error('unreachable') })
     queries[0].end()
     expect(await dial).to.have.property('reason', 'no-config')
-    const again = configs.lookup(remote)
-    while (queries.length === 1) { await new Promise(resolve => setTimeout(resolve, 5)) }
-    queries[1].end()
-    await again
-    expect(reports).to.deep.equal(['error', 'error'])
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(1)
+
+    // past the first 5 s: the next query never ends, and is cut at queryTimeout
+    clock += 5001
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(2)
+    // the second miss lasts 10 s
+    clock += 5001
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(2)
+    expect(reports).to.deep.equal(['error', 'cached-miss', 'error', 'cached-miss'])
+  })
+
+  it('queries in flight never exceed maxConcurrent, however many dials to peers whose queries never end', async () => {
+    const f = finder({ timeout: 20, maxConcurrent: 2 })
+    const peers = await Promise.all(Array.from({ length: 5 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
+    for (let round = 0; round < 3; round++) {
+      for (const peer of peers) { await configs.lookup(peer) }
+      expect(f.sizes.running).to.be.at.most(2)
+    }
+    expect(queries).to.have.length(2)
+    expect(reports.filter(r => r === 'gave-up')).to.have.length(6)
+  })
+
+  it('a record that is stored but gives this dialer no offer is a miss: the next dial starts no query', async () => {
+    finder({ timeout: 5000, quorum: 1, store: async () => false })
+    const dial = configs.lookup(remote)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push(response(await record()))
+    await dial
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(1)
+    expect(reports).to.deep.equal(['unusable', 'cached-miss'])
   })
 
   it('beyond maxConcurrent queries a dial goes ahead at once (busy)', async () => {
@@ -289,5 +335,9 @@ describe('dht: lookup on the dial path', () => {
     expect(await dial).to.have.property('reason', 'no-config')
     expect(reports).to.deep.equal(['refused'])
     expect(await peerStore.has(remote)).to.equal(false)
+    // a refused record is a miss too: no query on the next dial
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(1)
+    expect(reports).to.deep.equal(['refused', 'cached-miss'])
   })
 })

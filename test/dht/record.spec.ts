@@ -6,6 +6,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'aegir/chai'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
+import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import {
   ECH_DHT_NAMESPACE, MAX_DHT_RECORD_SIZE, createSignedConfigRecord, echDhtKey, echDhtSelectors, echDhtValidators, generateEchKey,
   peerIdFromEchDhtKey, selectEchDhtRecord, validateEchDhtRecord
@@ -37,6 +38,14 @@ describe('dht: config record key, validator and selector', () => {
     for (const bad of ['/pk/abc', '/noise-ech/', '/noise-echo/x', '/noise-ech/not-a-multihash']) {
       expect(thrown(() => peerIdFromEchDhtKey(uint8ArrayFromString(bad))), bad).to.have.property('name', 'EchDhtKeyError')
     }
+  })
+
+  it('refuses a key whose suffix decodes to a CID-style peer id string (one peer, one key, byte for byte)', async () => {
+    // peerIdFromString also parses `bafz…` CIDs; base58btc cannot spell the letter l, so pick a peer whose CID has none
+    let cid = peer.toCID().toString()
+    while (cid.includes('l')) { cid = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toCID().toString() }
+    const key = uint8ArrayFromString(`/${ECH_DHT_NAMESPACE}/${uint8ArrayToString(uint8ArrayFromString(cid, 'base58btc'), 'latin1')}`, 'latin1')
+    expect(thrown(() => peerIdFromEchDhtKey(key))).to.have.property('name', 'EchDhtKeyError')
   })
 
   it('validates a record signed by the peer the key names', async () => {
