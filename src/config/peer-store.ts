@@ -120,6 +120,8 @@ export interface EchLookupOptions {
   addressConfig?(record: Peer): Uint8Array | undefined
   /** Ask the registered finders (`registerEchConfigFinder`) when nothing usable is stored or in the addresses (default true) */
   find?: boolean
+  /** The dial's signal: once it aborts, the lookup stops waiting for the finders */
+  signal?: AbortSignal
 }
 
 /** Options of `PeerConfigStore.storeSignedRecord` */
@@ -231,7 +233,7 @@ export class PeerConfigStore {
     if (fromAddresses != null) {
       return fromAddresses
     }
-    if (options.find === false || !await findConfigs(this.peerStore, peer, this.log)) {
+    if (options.find === false || !await findConfigs(this.peerStore, peer, this.log, { signal: options.signal })) {
       return stored
     }
     const { lookup: found } = await this.lookupStored(peer)

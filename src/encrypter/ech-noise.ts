@@ -222,7 +222,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
 
   async secureOutbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     const attempt = this.reporter.start(connection, 'outbound', options)
-    const plan = await this.outbound.plan(this.effectiveMode(), attempt.remotePeer, attempt.remoteAddr?.toString())
+    const plan = await this.outbound.plan(this.effectiveMode(), attempt.remotePeer, attempt.remoteAddr?.toString(), options?.signal)
     switch (plan.kind) {
       case 'stock': return this.stockOutbound(attempt, plan.reason, options)
       case 'refuse': return this.refuseOutbound(attempt, plan.reason)

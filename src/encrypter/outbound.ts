@@ -67,8 +67,8 @@ export class Outbound {
    * `require` mode is not subject to rollout, the breaker or address
    * refusals: falling back would weaken the connection below what was asked for
    */
-  async plan (mode: EchMode, remotePeer?: PeerId, remoteAddr?: string): Promise<OutboundPlan> {
-    const found = await this.find(mode, remotePeer, remoteAddr)
+  async plan (mode: EchMode, remotePeer?: PeerId, remoteAddr?: string, signal?: AbortSignal): Promise<OutboundPlan> {
+    const found = await this.find(mode, remotePeer, remoteAddr, signal)
     if (found.offer != null && remotePeer != null) {
       return { kind: 'ech', hello: { kind: 'offer', offer: found.offer, targetPeer: remotePeer }, require: mode === 'require' }
     }
@@ -167,7 +167,7 @@ export class Outbound {
     this.init.policy.recordStockSuccess(remotePeer, addressOf(attempt))
   }
 
-  private async find (mode: EchMode, remotePeer?: PeerId, remoteAddr?: string): Promise<Found> {
+  private async find (mode: EchMode, remotePeer?: PeerId, remoteAddr?: string, signal?: AbortSignal): Promise<Found> {
     if (mode === 'disabled') {
       return { reason: 'disabled' }
     }
@@ -180,7 +180,7 @@ export class Outbound {
     if (mode !== 'require') {
       options = this.init.policy.mayOffer(remotePeer) ? ANY_ADDRESSES : ANY_ADDRESSES_NO_FIND
     }
-    const lookup: EchOfferLookup = await this.init.configs.lookup(remotePeer, options)
+    const lookup: EchOfferLookup = await this.init.configs.lookup(remotePeer, signal == null ? options : { ...options, signal })
     if (lookup.offer == null || mode === 'require') {
       return lookup
     }

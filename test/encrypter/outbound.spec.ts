@@ -275,6 +275,25 @@ describe('encrypter/outbound', function () {
     for (const c of cases) {
       it(c.name, async () => { await check(c) })
     }
+
+    it('a dial whose signal aborts stops waiting for a finder at once, not at the finder\'s bound', async () => {
+      const s = await setup()
+      const controller = new AbortController()
+      // a finder that answers only when its own wait is cut short, with a bound far beyond mocha's timeout
+      const unregister = registerEchConfigFinder(s.peerStore, {
+        timeout: 10 * 60_000,
+        find: async (_peer, { signal }) => {
+          controller.abort()
+          await new Promise<void>(resolve => { signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+        }
+      })
+      try {
+        const plan = await s.outbound.plan('opportunistic', remote, ADDR, controller.signal)
+        expect(summary(plan)).to.deep.equal({ kind: 'stock', reason: 'no-config' })
+      } finally {
+        unregister()
+      }
+    })
   })
 
   describe('succeeded() and failed()', () => {
