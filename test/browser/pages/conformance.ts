@@ -13,20 +13,10 @@ import { keySchedule, resolveSuite } from '../../../src/hpke/key-schedule.js'
 import { getKem, importKem } from '../../../src/hpke/registry.js'
 import { nodeProvider } from '../../../src/index.js'
 import { allKats } from '../../ech/kat.js'
+import type { HpkeVector } from '../../fixtures/vectors.js'
 
 const hex = (s: string): Uint8Array => fromString(s, 'base16')
 const toHex = (b: Uint8Array): string => toString(b, 'base16')
-
-export interface HpkeVector {
-  kem_id: number
-  kdf_id: number
-  aead_id: number
-  info: string
-  ikmR: string
-  ikmE: string
-  encryptions: Array<{ aad: string, pt: string, ct: string }>
-  exports: Array<{ exporter_context: string, L: number }>
-}
 
 /** Every value of one RFC 9180 base-mode vector, as this page computes it */
 function hpkeVector (v: HpkeVector): Record<string, unknown> {
