@@ -24,6 +24,12 @@
  * the backoff's 5 s first step still finds soon. Queries in flight never
  * exceed `maxConcurrent`, whatever the DHT does: each ends at `queryTimeout`.
  *
+ * A peer identify has told about is not looked up when it lists no ECH
+ * config service (`notEch`, reported `not-ech`): a 64-node fleet's dials to
+ * stock peers, almost all met before through the DHT's own walks, were
+ * most of its queries, each running to the end of the DHT to prove there
+ * is no record, and each costing the dial the whole bound.
+ *
  * A DHT query dials peers itself, and those dials come back here: one that
  * waited for a lookup of its own would hold up the query that dialled it
  * (and, while the query is the lookup for that very peer, wait for itself).
@@ -41,7 +47,7 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import { selectEchDhtRecord } from './record.js'
-import type { EchDhtLookupResult, EchDhtQueryEvent } from './types.js'
+import type { EchDhtLookupResult, EchDhtQueryEvent, EchDhtQueryResult } from './types.js'
 import type { EchConfigFinder } from '../config/finders.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 
@@ -60,7 +66,7 @@ interface Collected {
 }
 
 /** What a query ended with, as the dials that waited for all of it see it */
-type QueryResult = Exclude<EchDhtLookupResult, 'gave-up' | 'cached-miss' | 'busy' | 'nested'>
+type QueryResult = EchDhtQueryResult
 
 export interface DhtConfigFinderInit {
   /** kad-dht's `get`, as an event stream */
@@ -76,6 +82,12 @@ export interface DhtConfigFinderInit {
   store(peer: PeerId, record: Uint8Array): Promise<boolean>
   /** Whether this node has a connection to `peer` (kad-dht then dials nothing) */
   connected?(peer: PeerId): boolean
+  /**
+   * Whether what identify told of `peer` shows it has no config to look up
+   * (its protocols are known and the marker protocol is not among them); such
+   * a peer is not looked up, and is remembered as a miss for `negativeTtl`
+   */
+  notEch?(peer: PeerId): Promise<boolean>
   /** Longest a dial waits, ms */
   timeout: number
   queryTimeout: number
@@ -88,8 +100,8 @@ export interface DhtConfigFinderInit {
   log: Logger
   /** One call per dial that waited: what it saw */
   report(peer: PeerId, result: EchDhtLookupResult, waitedMs: number): void
-  /** One call per query: how it ended */
-  counted(result: QueryResult): void
+  /** One call per query: how it ended, and how long it ran, ms */
+  counted(peer: PeerId, result: QueryResult, ms: number): void
 }
 
 /** The value of a record in a query event: a holder's answer (`PEER_RESPONSE`) or kad-dht's pick (`VALUE`) */
@@ -183,6 +195,9 @@ export class DhtConfigFinder implements EchConfigFinder {
     if ((this.misses.get(key)?.until ?? 0) > this.init.now()) {
       return 'cached-miss'
     }
+    if (!this.running.has(key) && await this.isNotEch(peer)) {
+      return 'not-ech'
+    }
     const run = this.running.get(key) ?? this.start(peer, nested)
     if (run == null) {
       return nested ? 'nested' : 'busy'
@@ -212,9 +227,30 @@ export class DhtConfigFinder implements EchConfigFinder {
     return run
   }
 
+  /**
+   * Whether identify showed `peer` runs no ECH config service; remembered as
+   * a miss for `negativeTtl` so the next dials skip the peer-store read. A
+   * peer that starts one later is found by the config exchange at its next
+   * identify, whatever is remembered here
+   */
+  private async isNotEch (peer: PeerId): Promise<boolean> {
+    let notEch = false
+    try {
+      notEch = await this.init.notEch?.(peer) === true
+    } catch (err: any) {
+      this.init.log.error('could not read the protocols of %p - %e', peer, err)
+    }
+    if (notEch) {
+      const ttl = this.init.negativeTtl
+      remember(this.misses, peer.toString(), { until: this.init.now() + ttl, ttl }, this.init.maxNegativeEntries)
+    }
+    return notEch
+  }
+
   private async run (peer: PeerId): Promise<QueryResult> {
+    const started = this.init.now()
     const result = await this.query(peer)
-    this.init.counted(result)
+    this.init.counted(peer, result, this.init.now() - started)
     const key = peer.toString()
     if (result === 'found') {
       this.misses.delete(key)

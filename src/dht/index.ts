@@ -11,6 +11,6 @@ export type { EchDhtValidateOptions } from './record.js'
 export { removeEchAddressesMapper } from './mapper.js'
 export { EchDhtKeyError, EchDhtNotConfiguredError, EchDhtOptionsError, EchDhtRecordTooLargeError } from './errors.js'
 export type {
-  EchDhtClient, EchDhtConfigsComponents, EchDhtConfigsEvents, EchDhtConfigsInit, EchDhtLookupDetail, EchDhtLookupResult,
+  EchDhtClient, EchDhtConfigsComponents, EchDhtConfigsEvents, EchDhtConfigsInit, EchDhtLookupDetail, EchDhtLookupResult, EchDhtQueryDetail, EchDhtQueryResult,
   EchDhtPublishedDetail, EchDhtQueryEvent
 } from './types.js'

@@ -16,8 +16,9 @@ import { TypedEventEmitter } from 'main-event'
 import { registerEchConfigFinder } from '../config/finders.js'
 import { PeerConfigStore } from '../config/peer-store.js'
 import { defaultProvider } from '../crypto/default.js'
+import { DEFAULT_TIMEOUT, ECH_CONFIG_EXCHANGE_PROTOCOL } from '../exchange/constants.js'
 import { ConfigRecordImporter } from '../exchange/import.js'
-import { isConfigSource } from '../exchange/server.js'
+import { isConfigSource, serveConfigRecord } from '../exchange/server.js'
 import { kemIdsByName } from '../hpke/registry.js'
 import { EchDhtNotConfiguredError, EchDhtOptionsError } from './errors.js'
 import { DhtConfigFinder } from './finder.js'
@@ -25,7 +26,7 @@ import { echDhtKey, ECH_DHT_NAMESPACE } from './key.js'
 import { DhtPublisher } from './publisher.js'
 import type { EchDhtClient, EchDhtConfigsComponents, EchDhtConfigsEvents, EchDhtConfigsInit, EchDhtLookupResult, EchDhtPublishedDetail } from './types.js'
 import type { ConfigSource } from '../exchange/server.js'
-import type { CounterGroup, Logger, Startable } from '@libp2p/interface'
+import type { CounterGroup, Logger, Peer, PeerId, Startable } from '@libp2p/interface'
 
 const DEFAULTS = {
   lookupTimeout: 1000,
@@ -38,6 +39,9 @@ const DEFAULTS = {
   republishInterval: 60 * 60_000,
   retryInterval: 1000
 }
+
+/** The metadata `@libp2p/identify` writes once it has stored a peer's whole protocol list */
+const IDENTIFIED_KEY = 'AgentVersion'
 
 /**
  * Longest `lookupTimeout` accepted, ms. The dial waits inside
@@ -62,6 +66,10 @@ type Settings = { [K in keyof typeof DEFAULTS]: number }
 interface RunningState {
   finder?: DhtConfigFinder
   publisher?: DhtPublisher
+  /** The encrypter whose record is published */
+  source?: ConfigSource
+  /** The config exchange protocol is served by this service (no `echConfigExchange()` on the node) */
+  serving?: boolean
   unregister?(): void
   unwatch?(): void
   unready?(): void
@@ -147,16 +155,36 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
       if (!isConfigSource(encrypter)) {
         throw new EchDhtNotConfiguredError('Publishing ECH config records needs echNoise() as the node\'s /noise connection encrypter (or publish: false)')
       }
+      state.source = encrypter
       state.publisher = this.createPublisher(dht, encrypter, state.finder)
       state.unwatch = watchKeys(encrypter, () => { state.publisher?.keysChanged() })
       state.publisher.start()
     }
   }
 
+  /**
+   * A publishing node serves the config exchange protocol when no
+   * `echConfigExchange()` does (every service has started by now): dialers
+   * skip the DHT lookup of a peer whose identify lists no such protocol
+   * (`markerProtocol`), so every node with a record in the DHT must list it
+   */
+  async afterStart (): Promise<void> {
+    const state = this.state
+    const registrar = this.components.registrar
+    if (state?.source == null || registrar == null || registrar.getProtocols().includes(ECH_CONFIG_EXCHANGE_PROTOCOL)) { return }
+    const source = state.source
+    await registrar.handle(ECH_CONFIG_EXCHANGE_PROTOCOL, async (stream, connection) => {
+      await serveConfigRecord(stream, connection, source, { timeout: DEFAULT_TIMEOUT, log: this.log })
+    })
+    state.serving = true
+  }
+
   async stop (): Promise<void> {
     const state = this.state
     this.state = undefined
-    if (state != null) { stopParts(state) }
+    if (state == null) { return }
+    stopParts(state)
+    if (state.serving === true) { await this.components.registrar?.unhandle(ECH_CONFIG_EXCHANGE_PROTOCOL) }
   }
 
   /**
@@ -197,6 +225,7 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
       get: (key, options) => dht.get(key, options),
       keyOf: echDhtKey,
       connected: (peer) => (this.components.connectionManager?.getConnections(peer).length ?? 0) > 0,
+      notEch: notEchBy(this.components.peerStore, this.init.markerProtocol),
       store: async (peer, record) => {
         await importer.import(peer, record)
         return (await offers.lookup(peer, { find: false })).offer != null
@@ -214,7 +243,10 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
         this.lookups?.increment({ [result]: true })
         this.safeDispatchEvent('ech:dht-lookup', { detail: { remotePeer, result, waitedMs } })
       },
-      counted: (result) => { this.queries?.increment({ [result]: true }) }
+      counted: (remotePeer, result, durationMs) => {
+        this.queries?.increment({ [result]: true })
+        this.safeDispatchEvent('ech:dht-query', { detail: { remotePeer, result, durationMs } })
+      }
     })
   }
 
@@ -233,6 +265,27 @@ export class EchDhtConfigs extends TypedEventEmitter<EchDhtConfigsEvents> implem
         this.safeDispatchEvent('ech:dht-published', { detail })
       }
     })
+  }
+}
+
+/**
+ * Whether identify showed a peer runs no ECH config service: identify ran
+ * (it writes `AgentVersion` right after the whole protocol list) and
+ * `marker` is not among the protocols (PROTOCOL §3.2). A protocol list
+ * without it may be partial: libp2p adds each protocol a stream negotiated,
+ * before identify has answered. A peer the store does not know is looked up
+ */
+function notEchBy (peerStore: EchDhtConfigsComponents['peerStore'], marker: string | false = ECH_CONFIG_EXCHANGE_PROTOCOL): ((peer: PeerId) => Promise<boolean>) | undefined {
+  if (marker === false) { return undefined }
+  return async (peer) => {
+    let record: Peer
+    try {
+      record = await peerStore.get(peer)
+    } catch (err: any) {
+      if (err.name === 'NotFoundError') { return false }
+      throw err
+    }
+    return record.metadata.has(IDENTIFIED_KEY) && !record.protocols.includes(marker)
   }
 }
 

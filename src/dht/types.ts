@@ -4,6 +4,7 @@
  * package does not depend on `@libp2p/kad-dht`, the application brings it.
  */
 import type { CryptoProvider } from '../crypto/provider.js'
+import type { EchConfigExchangeRegistrar } from '../exchange/types.js'
 import type { AbortOptions, ComponentLogger, Metrics, PeerId, PeerStore, Upgrader } from '@libp2p/interface'
 
 /** The fields of a kad-dht query event this package reads (`@libp2p/kad-dht` `QueryEvent`) */
@@ -56,6 +57,11 @@ export interface EchDhtConfigsComponents {
     /** The open connections to `peer` */
     getConnections(peer?: PeerId): unknown[]
   }
+  /** To serve the config exchange protocol on a publishing node without `echConfigExchange()` (`markerProtocol`) */
+  registrar?: EchConfigExchangeRegistrar & {
+    /** The protocols handled on this node */
+    getProtocols(): string[]
+  }
   /** libp2p's event bus: lookups start once kad-dht reports its first self-query (`kad-dht:query:self`) */
   events?: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
 }
@@ -88,6 +94,17 @@ export interface EchDhtConfigsInit {
   publish?: boolean
   /** Look up peers' records on dials (default true) */
   lookup?: boolean
+  /**
+   * A peer identify has answered for (its `AgentVersion` is stored) whose
+   * protocols do not include this one is not looked up (`not-ech`): it runs
+   * no ECH config service. Default the config
+   * exchange protocol (`/libp2p-noise-ech/config/1.0.0`), which every node
+   * that publishes with this service lists: the service serves it itself
+   * when the node has no `echConfigExchange()`. `false` looks up every peer
+   * (e.g. peers whose records reach the DHT some other way). A peer
+   * identify has not reached yet is always looked up.
+   */
+  markerProtocol?: string | false
   /** ms between republications (default 1 h); a rotation republishes at once */
   republishInterval?: number
   /** First retry of a publication that no DHT server accepted, ms (default 1000); doubles up to 60 s */
@@ -105,7 +122,8 @@ export interface EchDhtConfigsInit {
 }
 
 /**
- * What one dial saw of its lookup: `found` (a record was stored), `not-found`
+ * What one dial saw of its lookup: `not-ech` (identify listed the peer's
+ * protocols without `markerProtocol`: not looked up), `found` (a record was stored), `not-found`
  * (the query ended without one), `gave-up` (the dial stopped waiting at
  * `lookupTimeout`; the query goes on), `cached-miss` (none found recently),
  * `busy` (`maxConcurrentLookups` queries running, or kad-dht has not run
@@ -121,7 +139,20 @@ export interface EchDhtConfigsInit {
  * that ends other than `found` makes the peer a miss (`cached-miss` for
  * 5 s, then doubling up to `negativeTtl`)
  */
-export type EchDhtLookupResult = 'found' | 'not-found' | 'gave-up' | 'cached-miss' | 'busy' | 'nested' | 'refused' | 'unusable' | 'error'
+export type EchDhtLookupResult = 'found' | 'not-found' | 'gave-up' | 'cached-miss' | 'busy' | 'nested' | 'not-ech' | 'refused' | 'unusable' | 'error'
+
+/** How a DHT query ended (`ech:dht-query`): the results of `EchDhtLookupResult` a query itself gives */
+export type EchDhtQueryResult = 'found' | 'not-found' | 'refused' | 'unusable' | 'error'
+
+/** The detail of `ech:dht-query` */
+export interface EchDhtQueryDetail {
+  /** The peer whose record was looked for */
+  remotePeer: PeerId
+  /** How the query ended */
+  result: EchDhtQueryResult
+  /** ms from its start to its end (the dials that waited for it may have stopped earlier) */
+  durationMs: number
+}
 
 /** The detail of `ech:dht-lookup` */
 export interface EchDhtLookupDetail {
@@ -149,6 +180,8 @@ export interface EchDhtPublishedDetail {
 export interface EchDhtConfigsEvents {
   /** A dial looked up a peer's record in the DHT */
   'ech:dht-lookup': CustomEvent<EchDhtLookupDetail>
+  /** A DHT query for a peer's record ended (one per query, however many dials waited for it) */
+  'ech:dht-query': CustomEvent<EchDhtQueryDetail>
   /** This node's record was put to the DHT (or a publication was skipped) */
   'ech:dht-published': CustomEvent<EchDhtPublishedDetail>
 }

@@ -203,6 +203,44 @@ describe('dht: lookup on the dial path', () => {
     expect(reports).to.deep.equal(['not-found', 'cached-miss'])
   })
 
+  it('a peer whose identify listed no ECH config protocol is not looked up (not-ech), and is remembered; one it cannot tell about is', async () => {
+    const asked: string[] = []
+    const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+    finder({
+      timeout: 5000,
+      notEch: async (peer) => {
+        asked.push(peer.toString())
+        if (peer.equals(other)) { throw new Error('datastore failed') }
+        return peer.equals(remote)
+      }
+    })
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(queries).to.have.length(0)
+    expect(reports).to.deep.equal(['not-ech', 'cached-miss'])
+    // remembered: the second dial did not read the peer store again
+    expect(asked).to.deep.equal([remote.toString()])
+
+    // a failed read tells nothing: the peer is looked up
+    const dial = configs.lookup(other)
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push({ name: 'PEER_RESPONSE', messageName: 'GET_VALUE' })
+    queries[0].end()
+    await dial
+    expect(reports).to.deep.equal(['not-ech', 'cached-miss', 'not-found'])
+  })
+
+  it('reports every query once with how it ended, however many dials waited for it', async () => {
+    const ended: Array<{ peer: string, result: string }> = []
+    finder({ timeout: 5000, counted: (peer, result) => { ended.push({ peer: peer.toString(), result }) } })
+    const dials = [configs.lookup(remote), configs.lookup(remote)]
+    while (queries.length === 0) { await new Promise(resolve => setTimeout(resolve, 5)) }
+    queries[0].push({ name: 'PEER_RESPONSE', messageName: 'GET_VALUE' })
+    queries[0].end()
+    await Promise.all(dials)
+    expect(ended).to.deep.equal([{ peer: remote.toString(), result: 'not-found' }])
+  })
+
   it('a query that reached no server or timed out is a miss with backoff: dials in between start none (no runaway lookups)', async () => {
     let clock = Date.now()
     finder({ timeout: 5000, queryTimeout: 50, now: () => clock })

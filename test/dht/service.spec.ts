@@ -6,7 +6,8 @@
  */
 import { defaultLogger } from '@libp2p/logger'
 import { expect } from 'aegir/chai'
-import { echDhtConfigs, echDhtKey, validateEchDhtRecord } from '../../src/index.js'
+import { readConfigRecord } from '../../src/exchange/protocol.js'
+import { ECH_CONFIG_EXCHANGE_PROTOCOL, echDhtConfigs, echDhtKey, validateEchDhtRecord } from '../../src/index.js'
 import { rejection } from '../fixtures/errors.js'
 import { storedConfig, useNodes } from '../fixtures/nodes.js'
 import { createDhtNode, joinDht, nextDhtEvent, published } from './fixtures.js'
@@ -18,6 +19,14 @@ async function firstContact (dialer: DhtNode, target: DhtNode): Promise<{ outcom
   const conn = await dialer.node.dial(target.node.peerId, { force: true })
   const info = dialer.ech!.getConnectionInfo(conn)
   return { outcome: info?.outcome, configId: info?.configId, lookup: (await lookup).result }
+}
+
+async function waitFor (condition: () => Promise<boolean>, timeout = 20_000): Promise<void> {
+  const deadline = Date.now() + timeout
+  while (!await condition()) {
+    if (Date.now() > deadline) { throw new Error('condition not met in time') }
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
 }
 
 describe('dht: config records through kad-dht', function () {
@@ -74,6 +83,30 @@ describe('dht: config records through kad-dht', function () {
     expect(seen.configId).to.equal(newest)
     const opened = await validateEchDhtRecord(echDhtKey(a.node.peerId), (await storedConfig(c, a.node.peerId))!)
     expect(opened.configList).to.equalBytes(a.ech!.getEchConfigList())
+  })
+
+  it('skips the lookup of a peer whose identify lists no config exchange protocol; a publisher without echConfigExchange() lists it and serves its record', async () => {
+    const [hub, a, b] = await Promise.all([nodes.create(), nodes.create(), nodes.create()])
+    // a DHT client: never in b's routing table, so none of b's DHT queries dials it (and remembers a miss)
+    const stock = await nodes.create({ encrypter: 'stock', clientMode: true })
+    await joinDht(a, hub)
+    await joinDht(b, hub)
+    await published(a)
+    // both dial b (b's side is inbound: no lookup), identify tells b their protocols, the connections close
+    for (const peer of [a, stock]) {
+      await peer.node.dial(b.node.getMultiaddrs()[0])
+      await waitFor(async () => (await b.node.peerStore.get(peer.node.peerId).catch(() => undefined))?.metadata.has('AgentVersion') === true)
+      await b.node.hangUp(peer.node.peerId)
+    }
+    expect((await b.node.peerStore.get(a.node.peerId)).protocols).to.include(ECH_CONFIG_EXCHANGE_PROTOCOL)
+    expect((await b.node.peerStore.get(stock.node.peerId)).protocols).to.not.include(ECH_CONFIG_EXCHANGE_PROTOCOL)
+    // the protocol a lists answers with its record (no echConfigExchange() on these nodes)
+    const stream = await (await b.node.dial(a.node.peerId)).newStream(ECH_CONFIG_EXCHANGE_PROTOCOL)
+    await stream.close()
+    expect(await readConfigRecord(stream, { maxRecordSize: 16_384 })).to.equalBytes(await a.ech!.getSignedConfigRecord())
+
+    const toStock = await firstContact(b, stock)
+    expect(toStock).to.deep.include({ lookup: 'not-ech', outcome: 'fallback' })
   })
 
   it('publishes nothing while the kill switch is off', async () => {
