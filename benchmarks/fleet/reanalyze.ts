@@ -13,7 +13,8 @@ import type { RunData } from './lib/analyze.js'
 const { values } = parseArgs({ options: { raw: { type: 'string' }, out: { type: 'string' } } })
 if (values.raw == null) { throw new Error('usage: reanalyze --raw raw.json [--out summary.json]') }
 const raw = JSON.parse(readFileSync(values.raw, 'utf8'))
-const data: RunData = { ...raw, peerIndex: new Map(raw.peerIndex), ipIndex: new Map(raw.ipIndex) }
+// raw files of runs before the queries were collected have none
+const data: RunData = { queries: [], ...raw, peerIndex: new Map(raw.peerIndex), ipIndex: new Map(raw.ipIndex) }
 const { series, ...summary } = analyze(data)
 const text = JSON.stringify(summary, null, 2)
 if (values.out != null) { writeFileSync(values.out, text + '\n') } else { console.log(text) }

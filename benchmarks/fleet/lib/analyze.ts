@@ -24,6 +24,8 @@ export interface RunData {
   handshakes: HandshakeReport[]
   transfers: TransferReport[]
   lookups: Array<{ index: number, t: number, remote: string, result: string, ms: number, worker?: number }>
+  /** DHT queries for records (one per query, however many dials waited for it) */
+  queries: Array<{ index: number, t: number, remote: string, result: string, ms: number }>
   published: Array<{ index: number, t: number, stored: number }>
   threats: Array<{ index: number, t: number, kind: string, severity: string, remotePeer?: string, remoteAddr?: string }>
   stats: Array<{ kind: NodeKind, worker?: number, t: number, heapUsed: number, cpuMs: number, nodes: NodeStats[], intervalMs: number, lagMaxMs?: number, lagP99Ms?: number }>

@@ -99,6 +99,7 @@ export type Report =
   | HandshakeReport
   | TransferReport
   | { ev: 'lookup', index: number, t: number, remote: string, result: string, ms: number }
+  | { ev: 'query', index: number, t: number, remote: string, result: string, ms: number }
   | { ev: 'published', index: number, t: number, stored: number, errors: number, skipped?: string }
   | { ev: 'threat', index: number, t: number, kind: string, severity: string, remotePeer?: string, remoteAddr?: string }
   | { ev: 'stats', t: number, heapUsed: number, rss: number, cpuMs: number, nodes: NodeStats[], lagMaxMs: number, lagP99Ms: number }

@@ -27,9 +27,19 @@ export function lookupCost (data: RunData): Record<string, unknown> {
   })
   const byResult: Record<string, number> = {}
   for (const l of lookups) { byResult[l.result] = (byResult[l.result] ?? 0) + 1 }
+  const queries = data.queries.filter(q => q.t >= data.t0)
+  const queriesByResult: Record<string, number> = {}
+  for (const q of queries) { queriesByResult[q.result] = (queriesByResult[q.result] ?? 0) + 1 }
+  const seconds = Math.max(1, (data.tEnd - data.t0) / 1000)
   return {
     bound: data.lookupTimeout,
     byResult,
+    queries: {
+      n: queries.length,
+      perSecond: Math.round(queries.length / seconds * 100) / 100,
+      byResult: queriesByResult,
+      durationMs: { p50: percentile(queries.map(q => q.ms), 0.5), p99: percentile(queries.map(q => q.ms), 0.99) }
+    },
     waitedMs: waited(),
     waitedMsFound: waited('found'),
     waitedMsGaveUp: waited('gave-up'),

@@ -28,6 +28,10 @@ export function observeEch (index: number, ech: any, echDht: any, send: Send): v
     const d = evt.detail
     send({ ev: 'lookup', index, t: Date.now(), remote: d.remotePeer.toString(), result: d.result, ms: d.waitedMs })
   })
+  echDht.addEventListener('ech:dht-query', (evt: any) => {
+    const d = evt.detail
+    send({ ev: 'query', index, t: Date.now(), remote: d.remotePeer.toString(), result: d.result, ms: d.durationMs })
+  })
   echDht.addEventListener('ech:dht-published', (evt: any) => {
     const d = evt.detail
     send({ ev: 'published', index, t: Date.now(), stored: d.stored, errors: d.errors, skipped: d.skipped })

@@ -39,6 +39,7 @@ export function printSummary (s: Record<string, any>, chart?: string): void {
   }
   const d = s.dhtLookups
   console.log(`DHT lookups on the dial path (bound ${d.bound} ms): ${JSON.stringify(d.byResult)}; waited p50 ${ms(d.waitedMs.p50)}, p99 ${ms(d.waitedMs.p99)}, max ${ms(d.waitedMs.max)}; found p50 ${ms(d.waitedMsFound.p50)}`)
+  console.log(`  DHT queries: ${d.queries.n} (${d.queries.perSecond}/s) ${JSON.stringify(d.queries.byResult)}; ran p50 ${ms(d.queries.durationMs.p50)}, p99 ${ms(d.queries.durationMs.p99)}`)
   // reported, not asserted: the delay monitor sees one timer's delay, not a backlog of callbacks queued behind it
   console.log(`  past the bound: ${d.pastBound.n} (by at most ${ms(d.pastBound.maxExcessMs)}), of which ${d.pastBound.beyondLoopDelay} by more than their process's event-loop delay`)
   console.log(`transfers: ${s.transfers.total} ${JSON.stringify(s.transfers.byStatus)}; outside faults ${JSON.stringify(s.transfers.outsideFaults.byStatus)}; bytes lost ${s.bytesLost}`)
