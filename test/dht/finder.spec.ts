@@ -263,6 +263,21 @@ describe('dht: lookup on the dial path', () => {
     expect(reports).to.deep.equal(['error', 'cached-miss', 'error', 'cached-miss'])
   })
 
+  it('a query whose kad-dht get ignores its signal still ends at queryTimeout: its slot frees, the peer is a miss', async () => {
+    const ended: string[] = []
+    const f = finder({
+      timeout: 5000,
+      queryTimeout: 50,
+      // a get stuck on something that does not honour the signal (a dial, a stream read)
+      get: async function * () { await new Promise(() => {}) },
+      counted: (_peer, result) => { ended.push(result) }
+    })
+    expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
+    expect(ended).to.deep.equal(['error'])
+    expect(reports).to.deep.equal(['error'])
+    expect(f.sizes).to.deep.equal({ running: 0, misses: 1 })
+  })
+
   it('queries in flight never exceed maxConcurrent, however many dials to peers whose queries never end', async () => {
     const f = finder({ timeout: 20, maxConcurrent: 2 })
     const peers = await Promise.all(Array.from({ length: 5 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))))
