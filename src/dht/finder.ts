@@ -46,6 +46,7 @@
  * that reused a connection, would otherwise cost them their config).
  */
 import { setMaxListeners } from '@libp2p/interface'
+import { deadline } from './deadline.js'
 import { selectEchDhtRecord } from './record.js'
 import type { EchDhtLookupResult, EchDhtQueryEvent, EchDhtQueryResult } from './types.js'
 import type { EchConfigFinder } from '../config/finders.js'
@@ -205,8 +206,12 @@ export class DhtConfigFinder implements EchConfigFinder {
     if (!nested) {
       return raceSignal<EchDhtLookupResult>(run, signal, 'gave-up')
     }
-    const short = AbortSignal.any([signal, AbortSignal.timeout(Math.ceil(this.timeout * NESTED_WAIT))])
-    return raceSignal<EchDhtLookupResult>(run, short, 'nested')
+    const short = deadline(Math.ceil(this.timeout * NESTED_WAIT), signal)
+    try {
+      return await raceSignal<EchDhtLookupResult>(run, short.signal, 'nested')
+    } finally {
+      short.clear()
+    }
   }
 
   /**
@@ -296,8 +301,8 @@ export class DhtConfigFinder implements EchConfigFinder {
    */
   private async collect (key: Uint8Array): Promise<Collected> {
     const controller = new AbortController()
-    const signal = AbortSignal.any([controller.signal, this.stopping.signal, AbortSignal.timeout(this.init.queryTimeout)])
-    setMaxListeners(Infinity, signal)
+    const timeout = deadline(this.init.queryTimeout, controller.signal, this.stopping.signal)
+    const signal = timeout.signal
     const records: Uint8Array[] = []
     let answers = 0
     let completed = false
@@ -323,6 +328,7 @@ export class DhtConfigFinder implements EchConfigFinder {
       if (!signal.aborted) { throw err }
     } finally {
       clearTimeout(settle)
+      timeout.clear()
       controller.abort()
       // not awaited: a generator stuck in an await returns only once that settles
       events.return?.().catch(() => {})

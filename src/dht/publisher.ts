@@ -9,6 +9,7 @@
  */
 import { setMaxListeners } from '@libp2p/interface'
 import { equalBytes } from '../crypto/bytes.js'
+import { deadline } from './deadline.js'
 import type { EchDhtPublishedDetail, EchDhtQueryEvent } from './types.js'
 import type { Logger, PeerId } from '@libp2p/interface'
 
@@ -125,9 +126,19 @@ export class DhtPublisher {
   }
 
   private async put (record: Uint8Array): Promise<EchDhtPublishedDetail> {
-    const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(PUBLISH_TIMEOUT)])
-    setMaxListeners(Infinity, signal)
+    const timeout = deadline(PUBLISH_TIMEOUT, this.stopping.signal)
+    const signal = timeout.signal
     const detail: EchDhtPublishedDetail = { stored: 0, errors: 0 }
+    try {
+      await this.collect(record, signal, detail)
+    } finally {
+      timeout.clear()
+    }
+    this.init.log('published the ECH config record to %d DHT servers (%d errors)', detail.stored, detail.errors)
+    return detail
+  }
+
+  private async collect (record: Uint8Array, signal: AbortSignal, detail: EchDhtPublishedDetail): Promise<void> {
     for await (const event of this.init.put(this.init.key, record, { signal })) {
       if (event.name === 'DIAL_PEER' && event.peer != null) {
         this.init.dialing?.(event.peer)
@@ -140,7 +151,5 @@ export class DhtPublisher {
         detail.firstError ??= event.error?.name ?? 'Error'
       }
     }
-    this.init.log('published the ECH config record to %d DHT servers (%d errors)', detail.stored, detail.errors)
-    return detail
   }
 }

@@ -4,6 +4,8 @@
  * quorum, newest-wins, negative caching, the concurrency cap, and late
  * results serving the next dial.
  */
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -269,13 +271,35 @@ describe('dht: lookup on the dial path', () => {
       timeout: 5000,
       queryTimeout: 50,
       // a get stuck on something that does not honour the signal (a dial, a stream read)
-      get: async function * () { await new Promise(() => {}) },
+      get: async function * () { await new Promise(() => {}); yield * [] },
       counted: (_peer, result) => { ended.push(result) }
     })
     expect(await configs.lookup(remote)).to.have.property('reason', 'no-config')
     expect(ended).to.deep.equal(['error'])
     expect(reports).to.deep.equal(['error'])
     expect(f.sizes).to.deep.equal({ running: 0, misses: 1 })
+  })
+
+  it('queryTimeout fires even when garbage collection runs meanwhile (no AbortSignal.any over an unreferenced AbortSignal.timeout)', async () => {
+    // a composite signal holds its sources weakly: on Node 20 a timeout signal nothing else
+    // references is collected, and the composite never aborts
+    v8.setFlagsFromString('--expose-gc')
+    const gc = vm.runInNewContext('gc') as () => void
+    const ended: string[] = []
+    finder({
+      timeout: 3000,
+      queryTimeout: 200,
+      get: async function * () { await new Promise(() => {}); yield * [] },
+      counted: (_peer, result) => { ended.push(result) }
+    })
+    const collecting = setInterval(gc, 20)
+    try {
+      await configs.lookup(remote)
+    } finally {
+      clearInterval(collecting)
+    }
+    expect(ended).to.deep.equal(['error'])
+    expect(reports).to.deep.equal(['error'])
   })
 
   it('queries in flight never exceed maxConcurrent, however many dials to peers whose queries never end', async () => {
