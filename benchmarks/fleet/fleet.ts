@@ -45,6 +45,7 @@ const { values } = parseArgs({
     'lookup-timeout': { type: 'string', default: '1000' },
     'traffic-interval': { type: 'string', default: '2500' },
     'walk-interval': { type: 'string', default: '30000' },
+    'ping-interval': { type: 'string', default: '10000' },
     'no-chaos': { type: 'boolean', default: false },
     raw: { type: 'string' }
   }
@@ -61,6 +62,7 @@ const settings: WorkerSettings = {
   trafficIntervalMs: Number(values['traffic-interval']),
   closeProbability: 0.25,
   discoverIntervalMs: Number(values['walk-interval']),
+  pingIntervalMs: Number(values['ping-interval']),
   statsIntervalMs: 2000,
   lookupTimeout: LOOKUP_TIMEOUT
 }

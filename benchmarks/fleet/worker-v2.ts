@@ -42,7 +42,8 @@ async function createNode (spec: NodeSpec): Promise<RunningNode> {
     connectionEncrypters: [(components: any) => (encrypter = noise()(components))],
     streamMuxers: [yamux()],
     services: { identify: identify(), ping: ping(), dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper }) },
-    connectionManager: { maxConnections: 300, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 500 }
+    connectionManager: { maxConnections: 300, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 500 },
+    connectionMonitor: { pingInterval: settings?.pingIntervalMs }
   } as any)
   let port = 0
   node.addEventListener('transport:listening', (evt: any) => {

@@ -87,7 +87,8 @@ async function createNode (spec: NodeSpec, keepDatastore: boolean): Promise<Runn
     }],
     streamMuxers: [yamux()],
     services,
-    connectionManager: { maxConnections: 300, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 500 }
+    connectionManager: { maxConnections: 300, inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 500 },
+    connectionMonitor: { pingInterval: settings?.pingIntervalMs }
   })
   let port = 0
   node.addEventListener('transport:listening', (evt: any) => {

@@ -39,6 +39,8 @@ export interface WorkerSettings {
   closeProbability: number
   /** ms between DHT walks (getClosestPeers of a random key) that find peers */
   discoverIntervalMs: number
+  /** ms between the pings libp2p's connection monitor sends on every connection (libp2p's default 10 000) */
+  pingIntervalMs: number
   /** ms between stats reports */
   statsIntervalMs: number
   /** ECH nodes: the DHT lookup bound, ms */

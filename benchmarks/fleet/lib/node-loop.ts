@@ -28,6 +28,21 @@ async function sleep (ms: number, signal: AbortSignal): Promise<void> {
   })
 }
 
+/**
+ * `signal`, or a timeout after `ms`. Not `AbortSignal.any([signal,
+ * AbortSignal.timeout(ms)])`: garbage collection may take a timeout signal
+ * only the composite references before it fires (src/dht/deadline.ts)
+ */
+async function within<T> (ms: number, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const timer = setTimeout(() => { controller.abort(new DOMException('timed out', 'TimeoutError')) }, ms)
+  try {
+    return await work(AbortSignal.any([signal, controller.signal]))
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Run the discovery and traffic loops until `signal` aborts */
 export function runLoops<P> (node: LoopNode<P>, settings: WorkerSettings, traffic: () => boolean, signal: AbortSignal): void {
   // each walk and transfer ties a signal of its own to this one
@@ -38,9 +53,11 @@ export function runLoops<P> (node: LoopNode<P>, settings: WorkerSettings, traffi
     for (let first = true; !signal.aborted; first = false) {
       if (!first) { await sleep(settings.discoverIntervalMs * (0.5 + Math.random()), signal) }
       try {
-        for await (const peer of node.walk(randomBytes(32), AbortSignal.any([signal, AbortSignal.timeout(15_000)]))) {
-          known.set(node.idOf(peer), peer)
-        }
+        await within(15_000, signal, async (walkSignal) => {
+          for await (const peer of node.walk(randomBytes(32), walkSignal)) {
+            known.set(node.idOf(peer), peer)
+          }
+        })
       } catch {
         // a walk cut short by the network (or the stop) finds what it found
       }
@@ -53,7 +70,7 @@ export function runLoops<P> (node: LoopNode<P>, settings: WorkerSettings, traffi
       if (signal.aborted || !traffic() || peers.length === 0) { continue }
       const peer = peers[Math.floor(Math.random() * peers.length)]
       const started = Date.now()
-      const seen = await node.send(peer, randomLength(), AbortSignal.any([signal, AbortSignal.timeout(30_000)]))
+      const seen = await within(30_000, signal, async (sendSignal) => node.send(peer, randomLength(), sendSignal))
       if (signal.aborted) { return }
       node.report(seen, node.idOf(peer), started)
       if (Math.random() < settings.closeProbability) {
