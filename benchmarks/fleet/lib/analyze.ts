@@ -95,7 +95,8 @@ function latencies (data: RunData, records: EchRecord[], windows: FaultWindow[])
   const kindOf = (i: number): NodeKind => data.nodes[i].kind
   const others = data.handshakes.filter(h => {
     const l = h.remote == null ? undefined : data.peerIndex.get(h.remote)
-    return h.dir === 'outbound' && l != null && h.outcome !== 'failed' && !windows.some(f => touches(f, h.index, l) && f.start <= h.t && h.t - h.ms <= f.end)
+    // the measured period only, as the ECH records: warm-up handshakes ran while the DHT formed
+    return h.dir === 'outbound' && h.t >= data.t0 && l != null && h.outcome !== 'failed' && !windows.some(f => touches(f, h.index, l) && f.start <= h.t && h.t - h.ms <= f.end)
   })
   return {
     'ech accepted, later connections': latency(clean.filter(r => r.outcome === 'accepted' && !r.first).map(r => r.ms)),
