@@ -227,15 +227,25 @@ for (let i = 0; i < rest.length; i += 6) {
 console.error(`fleet: ${N} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s (${workers.length} workers)`)
 
 // the DHT warms up: traffic starts 10 s after 95 % of the ECH nodes have their record on at least
-// 3 DHT servers (at most 90 s): lookups that missed a record not out yet are retried by then
+// 3 DHT servers and every worker's event loop has settled (its last report < CALM_LAG_MS late),
+// at most 90 s (× N/32 above 32 nodes: 64 nodes starting at once keep two cores busy for
+// minutes): lookups that missed a record not out yet are retried by then
+const CALM_LAG_MS = 300
 const echCount = nodes.filter(n => n.kind === 'ech').length
 const warmStart = Date.now()
-while (new Set(data.published.filter(p => p.stored >= PUBLISHED).map(p => p.index)).size < 0.95 * echCount && Date.now() - warmStart < 90_000) {
+const warmCap = 90_000 * scale
+const published = (): boolean => new Set(data.published.filter(p => p.stored >= PUBLISHED).map(p => p.index)).size >= 0.95 * echCount
+const calm = (): boolean => workers.every(w => {
+  const last = data.stats.findLast(r => r.worker === w.child.pid)
+  return last != null && last.t > Date.now() - 3 * settings.statsIntervalMs && (last.lagMaxMs ?? 0) < CALM_LAG_MS
+})
+while (!(published() && calm()) && Date.now() - warmStart < warmCap) {
   await new Promise(resolve => setTimeout(resolve, 250))
 }
+const warmupCapped = !(published() && calm())
 await new Promise(resolve => setTimeout(resolve, 10_000))
 const warmupSeconds = (Date.now() - warmStart) / 1000
-console.error(`fleet: DHT warm-up ${warmupSeconds.toFixed(1)} s; running ${SECONDS} s`)
+console.error(`fleet: DHT warm-up ${warmupSeconds.toFixed(1)} s${warmupCapped ? ' (cut at the cap: records not out or workers still busy)' : ''}; running ${SECONDS} s`)
 
 workers.forEach(w => { command(w, { cmd: 'traffic', on: true }) })
 data.t0 = Date.now()
@@ -277,6 +287,7 @@ const summary: Record<string, any> = {
   ...analyze(data),
   chaos: data.applied.map(e => ({ ...e, at: (e.at - data.t0) / 1000, end: ((e as any).end - data.t0) / 1000 })),
   dhtWarmupSeconds: warmupSeconds,
+  dhtWarmupCapped: warmupCapped,
   runtimeSeconds: (Date.now() - started) / 1000
 }
 const result = targets(summary)
