@@ -132,7 +132,7 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
     // GREASE decides on the whole record of a peer without a config (what identify learned), which only `get` gives
     this.reader = init.grease === true ? undefined : new PeerStoreConfigReader({ peerStore: components.peerStore, datastore: components.datastore, localPeer: components.peerId, log: this.log })
     const reader = this.reader
-    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider: this.provider, log: this.log, kemIds: kemIdsByName(init.kems), read: reader == null ? undefined : async (peer) => reader.read(peer) })
+    this.configs = new PeerConfigStore({ peerStore: components.peerStore, provider: this.provider, log: this.log, kemIds: kemIdsByName(init.kems), read: reader == null ? undefined : (peer) => reader.read(peer) })
     this.staticKey = init.noise?.staticNoiseKey != null
       ? this.provider.x25519FromSecret(init.noise.staticNoiseKey)
       : this.provider.x25519Generate()
@@ -232,22 +232,27 @@ export class EchNoise extends TypedEventEmitter<EchNoiseEvents> implements Conne
 
   async secureInbound (connection: MessageStream, options?: SecureConnectionOptions): Promise<SecuredConnection<NoiseExtensions>> {
     const attempt = this.reporter.start(connection, 'inbound', options)
-    return this.inbound.admit(attempt, async () => {
+    // admitted and released here, not around a callback: no closure and no
+    // extra promise on every inbound connection
+    this.inbound.admit(attempt)
+    try {
       const mode = this.effectiveMode()
       if (mode === 'disabled') {
-        return this.stockInbound(attempt, connection, 'disabled', options)
+        return await this.stockInbound(attempt, connection, 'disabled', options)
       }
       const signal = this.withTimeout(options)
       const peeked = await this.inbound.peek(attempt, signal)
       if (peeked.kind === 'ech') {
-        return this.inbound.respond(attempt, peeked, mode === 'require', options, signal)
+        return await this.inbound.respond(attempt, peeked, mode === 'require', options, signal)
       }
       if (mode === 'require') {
         this.monitor.requireRefused({ role: 'responder', remoteAddr: attempt.remoteAddr, reason: 'not-offered' })
         this.reporter.refuse(attempt, new EchRequiredError('not-offered'), peeked.stream)
       }
-      return this.stockInbound(attempt, peeked.stream, 'not-offered', options)
-    })
+      return await this.stockInbound(attempt, peeked.stream, 'not-offered', options)
+    } finally {
+      this.inbound.release(attempt)
+    }
   }
 
   /** The operator kill switch (`ECH_ENABLED=false` or `policy.setEnabled(false)`) wins over `mode` */

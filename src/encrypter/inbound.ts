@@ -67,25 +67,36 @@ export class Inbound {
     this.budget = new OpenBudget(init.openBudget)
   }
 
-  /** Run one inbound handshake if its source is under its limit; the monitor sees every start and end */
-  async admit<T> (attempt: Attempt, run: () => Promise<T>): Promise<T> {
+  /**
+   * Count one inbound handshake in, or refuse it (`InboundLimitError`) when
+   * its source is at its limit; the monitor sees every start, and `release`
+   * every end. The source is worked out once, here (`attempt.source`).
+   */
+  admit (attempt: Attempt): void {
     const { remoteAddr } = attempt
-    const source = sourceKey(remoteAddr, IPV6_PREFIX)
-    this.init.monitor.inboundStarted(remoteAddr)
-    try {
-      const count = this.inFlight.get(source) ?? 0
-      if (count >= this.init.maxPendingPerSource) {
-        this.init.reporter.refuse(attempt, new InboundLimitError())
-      }
-      this.inFlight.set(source, count + 1)
+    const { monitor } = this.init
+    const tracked = monitor.inboundStarted(remoteAddr)
+    // the monitor's key is this one unless its IPv6 grouping was changed
+    const source = monitor.ipv6PrefixLength === IPV6_PREFIX ? tracked : sourceKey(remoteAddr, IPV6_PREFIX)
+    const count = this.inFlight.get(source) ?? 0
+    if (count >= this.init.maxPendingPerSource) {
       try {
-        return await run()
+        this.init.reporter.refuse(attempt, new InboundLimitError())
       } finally {
-        this.leave(source)
+        monitor.inboundEnded(remoteAddr, tracked)
       }
-    } finally {
-      this.init.monitor.inboundEnded(remoteAddr)
     }
+    this.inFlight.set(source, count + 1)
+    attempt.source = source
+  }
+
+  /** An admitted handshake ended, however it ended */
+  release (attempt: Attempt): void {
+    const { remoteAddr, source } = attempt
+    const { monitor } = this.init
+    if (source == null) { return }
+    this.leave(source)
+    monitor.inboundEnded(remoteAddr, monitor.ipv6PrefixLength === IPV6_PREFIX ? source : undefined)
   }
 
   /**
@@ -169,7 +180,7 @@ export class Inbound {
 
   /** Whether this source may spend an HPKE open on this outer hello now */
   private withinBudget (attempt: Attempt, peeked: PeekedMessage1 & { kind: 'ech' }): boolean {
-    if (this.budget.take(sourceKey(attempt.remoteAddr, IPV6_PREFIX), openCost(peeked.outerHello))) {
+    if (this.budget.take(attempt.source ?? sourceKey(attempt.remoteAddr, IPV6_PREFIX), openCost(peeked.outerHello))) {
       return true
     }
     this.init.log('outer hello from %a over its source\'s HPKE open budget: answered as unopenable', attempt.remoteAddr)

@@ -23,6 +23,7 @@ import type { FirstFrameWatch } from '../noise/channel.js'
 import type { EchPolicy } from '../policy/policy.js'
 import type { HandshakeFailureKind } from '../policy/types.js'
 import type { Logger, Peer, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
  * What to do with one dial:
@@ -156,7 +157,7 @@ export class Outbound {
   watchFirstFrame (attempt: Attempt): FirstFrameWatch | undefined {
     const { remotePeer } = attempt
     if (remotePeer == null) { return undefined }
-    return { firstFrame: () => { this.init.policy.recordOuterHelloCompleted(remotePeer, addressOf(attempt)) } }
+    return new FirstFrame(this.init.policy, remotePeer, attempt.remoteAddr)
   }
 
   /**
@@ -210,6 +211,27 @@ export class Outbound {
       this.init.monitor.retryConfigsRefused({ remotePeer, error: err })
       return false
     }
+  }
+}
+
+/**
+ * The watch an ECH dial's channel holds until the remote's first frame: the
+ * policy, the peer and its address only (not the attempt, nor a closure over
+ * it), as a connection that carries no data yet holds it for its whole life
+ */
+class FirstFrame implements FirstFrameWatch {
+  private readonly policy: EchPolicy
+  private readonly remotePeer: PeerId
+  private readonly remoteAddr?: Multiaddr
+
+  constructor (policy: EchPolicy, remotePeer: PeerId, remoteAddr?: Multiaddr) {
+    this.policy = policy
+    this.remotePeer = remotePeer
+    this.remoteAddr = remoteAddr
+  }
+
+  firstFrame (): void {
+    this.policy.recordOuterHelloCompleted(this.remotePeer, this.remoteAddr?.toString())
   }
 }
 

@@ -16,6 +16,8 @@ export interface Attempt {
   start: number
   remotePeer?: PeerId
   remoteAddr?: Multiaddr
+  /** Inbound: the source its per-source limits count against, set on admission */
+  source?: string
 }
 
 /** Where a connection's info is filed: the libp2p `Connection` shares its `timeline` with the raw stream */
@@ -40,7 +42,8 @@ export class Reporter {
       direction,
       start: performance.now(),
       remotePeer: options?.remotePeer,
-      remoteAddr: (connection as { remoteAddr?: Multiaddr }).remoteAddr
+      remoteAddr: (connection as { remoteAddr?: Multiaddr }).remoteAddr,
+      source: undefined
     }
   }
 

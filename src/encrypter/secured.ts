@@ -16,7 +16,10 @@ import type { LengthPrefixedStream } from '@libp2p/utils'
 
 export function securedConnection (frames: LengthPrefixedStream, result: HandshakeResult, upgrader: Upgrader, options?: SecureConnectionOptions, watch?: FirstFrameWatch): SecuredConnection<NoiseExtensions> {
   return {
-    connection: toMessageStream(frames.unwrap(), result, undefined, watch),
+    // the channel keeps the two CipherStates only, not the handshake result
+    // (the remote's payload: identity key, signature, extensions) for the
+    // connection's life
+    connection: toMessageStream(frames.unwrap(), { send: result.send, recv: result.recv }, undefined, watch),
     remoteExtensions: result.payload.extensions,
     remotePeer: peerIdFromPublicKey(publicKeyFromProtobuf(result.payload.identityKey)),
     streamMuxer: options?.skipStreamMuxerNegotiation === true

@@ -30,6 +30,9 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 
 export { MONITOR_DEFAULTS }
 
+const KNOWN_LABELS: ReadonlySet<string> = new Set(HANDSHAKE_LABELS)
+const KNOWN_FALLBACKS: ReadonlySet<string> = new Set(FALLBACK_REASONS)
+
 /**
  * The security monitor. The encrypter makes one (`ech.monitor`) and reports every handshake,
  * fallback and outer hello to it; it detects threats with bounded trackers, writes the audit log,
@@ -68,7 +71,7 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
    */
   handshake<T extends EchHandshakeReport>(report: T): void {
     const label = `${report.role}_${report.outcome}`
-    if (!HANDSHAKE_LABELS.includes(label as EchHandshakeLabel)) {
+    if (!KNOWN_LABELS.has(label)) {
       this.#log('ignoring a handshake report with role %s and outcome %s', report.role, report.outcome)
       return
     }
@@ -96,7 +99,7 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
 
   /** A connection was handed to stock Noise (call where the decision is made) */
   fallback (reason: EchFallbackLabel, remotePeer?: PeerId): void {
-    const known: EchFallbackLabel = FALLBACK_REASONS.includes(reason) ? reason : 'other'
+    const known: EchFallbackLabel = KNOWN_FALLBACKS.has(reason) ? reason : 'other'
     this.#counters.fallbacks[known]++
     this.#metrics.fallback(known)
     this.#log.trace('fallback to stock noise for %p: %s', remotePeer, known)
@@ -180,14 +183,24 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     this.#hit(this.#trackers.slowHandshakes, stall.remoteAddr, undefined, stage)
   }
 
-  /** An inbound handshake began (call `inboundEnded` when it ends, however): feeds `half-open` */
-  inboundStarted (remoteAddr?: Multiaddr): void {
-    this.#found(this.#trackers.halfOpen.started(this.#source(remoteAddr)), undefined, remoteAddr)
+  /**
+   * An inbound handshake began (call `inboundEnded` when it ends, however):
+   * feeds `half-open`. Returns the source it counts against, for `inboundEnded`
+   */
+  inboundStarted (remoteAddr?: Multiaddr): string {
+    const source = this.#source(remoteAddr)
+    this.#found(this.#trackers.halfOpen.started(source), undefined, remoteAddr)
+    return source
   }
 
-  /** An inbound handshake reported to `inboundStarted` ended (secured, failed or aborted) */
-  inboundEnded (remoteAddr?: Multiaddr): void {
-    this.#trackers.halfOpen.ended(this.#source(remoteAddr))
+  /** An inbound handshake reported to `inboundStarted` ended, however; `source` is what that returned (else worked out again) */
+  inboundEnded (remoteAddr?: Multiaddr, source?: string): void {
+    this.#trackers.halfOpen.ended(source ?? this.#source(remoteAddr))
+  }
+
+  /** The IPv6 prefix length sources are grouped by (`init.ipv6PrefixLength`) */
+  get ipv6PrefixLength (): number {
+    return this.#ipv6PrefixLength
   }
 
   /**
@@ -304,14 +317,30 @@ export class EchMonitor extends TypedEventEmitter<EchMonitorEvents> {
     this.#emit('ech:threat', detail)
   }
 
+  /**
+   * Dispatch on the monitor and on `init.events`, each only if it has a
+   * listener for `type` (most connections report events nobody listens to,
+   * work stock Noise does not do); a target that cannot count listeners gets all
+   */
   #emit<K extends keyof EchMonitorEvents>(type: K, detail: EchMonitorEvents[K]['detail']): void {
-    this.safeDispatchEvent(type, { detail })
-    this.#target?.dispatchEvent(new CustomEvent(type, { detail }))
+    if (this.listenerCount(type) > 0) {
+      this.safeDispatchEvent(type, { detail })
+    }
+    const target = this.#target
+    if (target != null && listenedTo(target, type)) {
+      target.dispatchEvent(new CustomEvent(type, { detail }))
+    }
   }
 
   #isoNow (): string {
     return new Date(this.#now()).toISOString()
   }
+}
+
+/** Whether `target` has a listener for `type`; true when it cannot tell (a plain `EventTarget`) */
+function listenedTo (target: EventTarget, type: string): boolean {
+  const count = (target as Partial<Pick<TypedEventEmitter<Record<string, Event>>, 'listenerCount'>>).listenerCount
+  return typeof count !== 'function' || count.call(target, type) > 0
 }
 
 function emptyCounters (): EchMonitorCounters {

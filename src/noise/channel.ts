@@ -22,6 +22,11 @@ type LibList = Exclude<Parameters<MessageStream['send']>[0], Uint8Array>
 const TAGLEN = 16
 const MAX_PLAINTEXT = MAX_FRAME - TAGLEN
 
+/** Every length prefix is a uint16: one function for all channels, not a closure held by each */
+function prefixLength (): number {
+  return 2
+}
+
 /** The two transport CipherStates after Split (§5.2): ours to send with, the remote's to receive with */
 export interface TransportCiphers {
   send: CipherState
@@ -67,7 +72,7 @@ class EncryptedMessageStream extends AbstractMessageStream {
     this.#decoder = new LengthPrefixedDecoder({
       lengthDecoder: uint16BEDecode,
       maxBufferSize: 16 * 1024 * 1024,
-      encodingLength: () => 2
+      encodingLength: prefixLength
     })
 
     this.#stream.addEventListener('message', (evt: StreamMessageEvent) => {

@@ -13,6 +13,15 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 const MAX_NONCE = Number.MAX_SAFE_INTEGER
 const EMPTY = new Uint8Array(0)
 
+/**
+ * One nonce buffer for every CipherState: it is written just before each
+ * seal or open and the cipher takes it synchronously, so no two operations
+ * ever share it, and a connection holds no buffer of its own for it (two
+ * CipherStates a connection end). Bytes 0..3 stay zero.
+ */
+const NONCE = new Uint8Array(12)
+const NONCE_VIEW = new DataView(NONCE.buffer)
+
 /** Writes n as the 96-bit ChaChaPoly nonce: 32 zero bits || little-endian u64 (§12.3) */
 export function writeNonce (nonce: DataView, n: number): void {
   nonce.setUint32(4, n >>> 0, true)
@@ -23,8 +32,6 @@ export class CipherState {
   k: Uint8Array | undefined
   n = 0
   readonly #cipher: NoiseCipher
-  readonly #nonce = new Uint8Array(12)
-  readonly #view = new DataView(this.#nonce.buffer)
 
   constructor (provider: CryptoProvider, k?: Uint8Array) {
     this.#cipher = noiseCipherOf(provider)
@@ -87,7 +94,7 @@ export class CipherState {
     if (this.n >= MAX_NONCE) {
       throw new Error('Noise nonce exhausted; a new handshake is required')
     }
-    writeNonce(this.#view, this.n)
-    return this.#nonce
+    writeNonce(NONCE_VIEW, this.n)
+    return NONCE
   }
 }

@@ -90,6 +90,45 @@ describe('monitor/monitor', () => {
       expect(breakers.map(b => b.state)).to.deep.equal(['half-open', 'closed'])
     })
 
+    it('dispatches no event of a type nobody listens to, on the monitor or on a typed `events`, and still counts it; a listener added later gets the next one', () => {
+      const target = new TypedEventEmitter<EchMonitorEvents>()
+      const { monitor } = harness({ events: target })
+      const dispatched: string[] = []
+      for (const emitter of [monitor, target] as EventTarget[]) {
+        const dispatch = emitter.dispatchEvent.bind(emitter)
+        emitter.dispatchEvent = (evt: Event): boolean => {
+          dispatched.push(`${emitter === monitor ? 'monitor' : 'events'} ${evt.type}`)
+          return dispatch(evt)
+        }
+      }
+      const report = { role: 'responder', direction: 'inbound', outcome: 'not-offered', path: 'stock', durationMs: 4 } as const
+      monitor.handshake(report)
+      expect(dispatched).to.deep.equal([])
+      expect(monitor.getCounters().handshakes['responder_not-offered']).to.equal(1)
+
+      const mine = collect(monitor, 'ech:outcome')
+      const theirs: unknown[] = []
+      target.addEventListener('ech:not-offered', e => theirs.push(e.detail))
+      monitor.handshake(report)
+      expect(dispatched).to.deep.equal(['events ech:not-offered', 'monitor ech:outcome'])
+      expect(mine).to.deep.equal([report])
+      expect(theirs).to.deep.equal([report])
+      expect(monitor.getCounters().handshakes['responder_not-offered']).to.equal(2)
+    })
+
+    it('an `events` target that cannot count its listeners (a plain EventTarget) gets every event', () => {
+      const target = new EventTarget()
+      const { monitor } = harness({ events: target })
+      const dispatched: string[] = []
+      const dispatch = target.dispatchEvent.bind(target)
+      target.dispatchEvent = (evt: Event): boolean => {
+        dispatched.push(evt.type)
+        return dispatch(evt)
+      }
+      monitor.handshake({ role: 'initiator', outcome: 'fallback', path: 'stock', durationMs: 1 })
+      expect(dispatched).to.deep.equal(['ech:fallback', 'ech:outcome'])
+    })
+
     it('ignores a handshake report with an unknown role or outcome (from untyped callers)', () => {
       const { monitor } = harness()
       const all = collect(monitor, 'ech:outcome')
@@ -317,6 +356,23 @@ describe('monitor/monitor', () => {
         expect(error?.name).to.equal('InvalidParametersError')
       })
     }
+
+    it('inboundStarted returns the source it counts against; inboundEnded with it ends a handshake of that source', () => {
+      const { monitor, threats } = harness({ ipv6PrefixLength: 48, maxHalfOpen: 1 })
+      expect(monitor.ipv6PrefixLength).to.equal(48)
+      const source = monitor.inboundStarted(tcp('2001:db8:1:2::7'))
+      expect(source).to.equal('2001:db8:1::/48')
+      monitor.inboundEnded(tcp('2001:db8:1:2::7'), source)
+      // the same /48: one open at a time is under the limit
+      const next = monitor.inboundStarted(tcp('2001:db8:1:3::8'))
+      expect(next).to.equal(source)
+      monitor.inboundEnded(tcp('2001:db8:1:3::8'))
+      monitor.inboundStarted(tcp('2001:db8:1:4::9'))
+      expect(threats).to.have.length(0)
+      // a second one open at once is over it
+      monitor.inboundStarted(tcp('2001:db8:1:5::a'))
+      expect(threats.map(t => t.kind)).to.deep.equal(['half-open'])
+    })
 
     it('ipv6PrefixLength 128 keys each IPv6 address on its own', () => {
       const { monitor, threats } = harness({ ipv6PrefixLength: 128 })

@@ -59,6 +59,30 @@ for (const provider of [nodeProvider, nobleProvider]) {
       expect(toHex(reader.decrypt(Buffer.from(c32, 'hex')))).to.equal('00')
     })
 
+    it('states used in turn each seal under their own n: the same bytes as the AEAD with the nonce 0^32 || LE64(n) built apart', () => {
+      const aead = provider.aead('chacha20-poly1305')
+      const nonce = (n: number): Uint8Array => {
+        const out = new Uint8Array(12)
+        new DataView(out.buffer).setBigUint64(4, BigInt(n), true)
+        return out
+      }
+      const keys = [provider.randomBytes(32), provider.randomBytes(32)]
+      const states = keys.map(k => new CipherState(provider, Uint8Array.from(k)))
+      states[1].n = 2 ** 40 + 5
+      const pt = provider.randomBytes(40)
+      const big = provider.randomBytes(2000)
+      const expected: string[] = []
+      const got: string[] = []
+      for (let round = 0; round < 3; round++) {
+        for (const [i, cs] of states.entries()) {
+          const data = round === 1 ? big : pt
+          expected.push(toHex(aead.seal(keys[i], nonce(cs.n), new Uint8Array(0), data)))
+          got.push(toHex(cs.encrypt(data)))
+        }
+      }
+      expect(got).to.deep.equal(expected)
+    })
+
     it('refuses to reuse a nonce past the counter and to run without a key', () => {
       const cs = new CipherState(provider, provider.randomBytes(32))
       cs.n = Number.MAX_SAFE_INTEGER
