@@ -7,16 +7,13 @@
 import '../../src/polyfill.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { serviceCapabilities, serviceDependencies } from '@libp2p/interface'
-import { defaultLogger } from '@libp2p/logger'
 import { noise as libp2pNoise } from '@libp2p/noise'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { expect } from 'aegir/chai'
-import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import { echNoise } from '../../src/index.js'
-import { memoryPeerStore } from '../fixtures/peer-store.js'
+import { encrypterComponents } from '../fixtures/encrypter.js'
 
 /** A service that needs a Noise encrypter by this capability name */
 function needs (capability: string): () => object {
@@ -40,14 +37,7 @@ describe('encrypter: declared capabilities', () => {
 
   it('the capabilities include every one stock @libp2p/noise declares', async () => {
     const privateKey = await generateKeyPair('Ed25519')
-    const components = {
-      privateKey,
-      peerId: peerIdFromPrivateKey(privateKey),
-      logger: defaultLogger(),
-      upgrader: { getStreamMuxers: () => new Map() } as any,
-      peerStore: await memoryPeerStore(),
-      datastore: new MemoryDatastore()
-    }
+    const components = await encrypterComponents(privateKey)
     const stock = libp2pNoise()(components) as any
     const ours = echNoise({ policy: { env: {} } })(components)
     expect(stock[serviceCapabilities]).to.include('@libp2p/noise')

@@ -11,9 +11,8 @@ import { defaultLogger } from '@libp2p/logger'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { expect } from 'aegir/chai'
-import { MemoryDatastore } from 'datastore-core'
-import { ECH_PEER_STORE_KEY, echNoise } from '../../src/index.js'
-import { memoryPeerStore } from '../fixtures/peer-store.js'
+import { ECH_PEER_STORE_KEY } from '../../src/index.js'
+import { startedEncrypter } from '../fixtures/encrypter.js'
 import type { EchNoise } from '../../src/index.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
@@ -23,16 +22,7 @@ function reason (result: PromiseSettledResult<unknown>): any {
 }
 
 async function encrypter (privateKey: PrivateKey): Promise<EchNoise> {
-  const ech = echNoise({ policy: { env: {} } })({
-    privateKey,
-    peerId: peerIdFromPrivateKey(privateKey),
-    logger: defaultLogger(),
-    upgrader: { getStreamMuxers: () => new Map() } as any,
-    peerStore: await memoryPeerStore(),
-    datastore: new MemoryDatastore()
-  })
-  await ech.start()
-  return ech
+  return startedEncrypter(privateKey)
 }
 
 describe('encrypter: the dialled peer id is checked for every key type', function () {

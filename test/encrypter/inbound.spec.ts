@@ -13,23 +13,12 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { expect } from 'aegir/chai'
-import { MemoryDatastore } from 'datastore-core'
-import { echNoise } from '../../src/index.js'
-import { memoryPeerStore } from '../fixtures/peer-store.js'
+import { startedEncrypter } from '../fixtures/encrypter.js'
 import type { EchNoise, EchNoiseInit } from '../../src/index.js'
 import type { MessageStream, PrivateKey } from '@libp2p/interface'
 
 async function responder (privateKey: PrivateKey, init: EchNoiseInit): Promise<EchNoise> {
-  const ech = echNoise({ policy: { env: {} }, ...init })({
-    privateKey,
-    peerId: peerIdFromPrivateKey(privateKey),
-    logger: defaultLogger(),
-    upgrader: { getStreamMuxers: () => new Map() } as any,
-    peerStore: await memoryPeerStore(),
-    datastore: new MemoryDatastore()
-  })
-  await ech.start()
-  return ech
+  return startedEncrypter(privateKey, init)
 }
 
 /** An in-memory connection whose listener end comes from `ip` */
