@@ -221,8 +221,9 @@ const list = (forNode: PlannedNode): NodeSpec['bootstrap'] => boot.map(i => {
 const rest = nodes.filter(n => !n.bootstrap)
 for (let i = 0; i < rest.length; i += 6) {
   await Promise.all(rest.slice(i, i + 6).map(async n => startNode(specOf(n.index, list(n)), false)))
-  // a few at a time: each new node's first DHT queries reach everyone
-  await new Promise(resolve => setTimeout(resolve, 1000))
+  // a few at a time: each new node's first DHT queries reach everyone (further apart above 32
+  // nodes: 64 started 1 s apart kept two cores busy through the whole warm-up)
+  await new Promise(resolve => setTimeout(resolve, Math.round(1000 * scale * scale)))
 }
 console.error(`fleet: ${N} nodes up in ${((Date.now() - started) / 1000).toFixed(1)} s (${workers.length} workers)`)
 
