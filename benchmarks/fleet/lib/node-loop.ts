@@ -31,7 +31,9 @@ async function sleep (ms: number, signal: AbortSignal): Promise<void> {
 /**
  * `signal`, or a timeout after `ms`. Not `AbortSignal.any([signal,
  * AbortSignal.timeout(ms)])`: garbage collection may take a timeout signal
- * only the composite references before it fires (src/dht/deadline.ts)
+ * only the composite references before it fires (src/dht/deadline.ts says
+ * more; not imported from there: stock and libp2p 2 workers load nothing of
+ * this package)
  */
 async function within<T> (ms: number, signal: AbortSignal, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController()
